@@ -1,0 +1,390 @@
+"""Typed, validated experiment configs, read from TOML.
+
+A config names one market (a Gymnasium id and its constructor keyword arguments), the agents
+to compare with their hyperparameters, the seeds, the training budget and the evaluation
+schedule. The schedule is the same for every agent so that their curves share a step grid.
+
+Example::
+
+    name = "tiny"
+    seed = 0                      # root of every derived seed
+    seeds = 3                     # or a list: [0, 1, 2]
+
+    [env]
+    id = "PricingSim/SingleProduct-v0"
+    kwargs = { horizon = 20 }
+
+    [training]
+    steps = 400
+
+    [evaluation]
+    every = 100
+    episodes = 3
+    deterministic = true
+
+    [[agents]]
+    name = "ucb1"
+    hyperparams = { c = 2.0 }
+
+The oracle, the best fixed price and the random baseline are added to every comparison
+that does not list them. Every error names the field path (``agents[2].hyperparams.c``),
+the value and what is allowed; see ``ConfigError``.
+
+Reading TOML needs ``tomllib`` (Python 3.11+) or the ``tomli`` package on Python 3.10.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    try:
+        import tomli as tomllib  # type: ignore[no-redef]
+    except ModuleNotFoundError:
+        tomllib = None  # type: ignore[assignment]
+
+BASELINE_AGENTS = ("oracle", "best-fixed", "random")
+"""Reference agents added to every comparison, in this order, when a config omits them."""
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "compare.toml"
+
+# Constructor arguments of the PricingSim markets that are prices or counts, checked here so
+# that an impossible value is reported with its config path before any job starts.
+_NON_NEGATIVE_ENV_KWARGS = ("min_price", "max_price", "unit_cost", "initial_stock")
+_POSITIVE_ENV_KWARGS = ("horizon", "n_prices")
+
+
+class ConfigError(ValueError):
+    """An invalid experiment config; ``errors`` lists ``(field path, message)`` pairs."""
+
+    def __init__(self, errors: Sequence[tuple[str, str]], source: str | None = None):
+        self.errors = list(errors)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = [f"invalid experiment config{where}:"]
+        lines += [f"  {path}: {message}" for path, message in self.errors]
+        super().__init__("\n".join(lines))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvConfig(_Model):
+    """The market: a registered Gymnasium id and its constructor keyword arguments."""
+
+    id: str = "PricingSim/SingleProduct-v0"
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a registered Gymnasium id such as 'PricingSim/SingleProduct-v0'")
+        return value
+
+    @model_validator(mode="after")
+    def _check_prices(self) -> "EnvConfig":
+        for key in _NON_NEGATIVE_ENV_KWARGS:
+            value = self.kwargs.get(key)
+            if value is not None and _is_number(value) and not (value >= 0 and math.isfinite(value)):
+                raise _FieldError(("kwargs", key), f"must be a finite number >= 0, got {value!r}")
+        for key in _POSITIVE_ENV_KWARGS:
+            value = self.kwargs.get(key)
+            if value is not None and _is_number(value) and value < 1:
+                raise _FieldError(("kwargs", key), f"must be an integer >= 1, got {value!r}")
+        low, high = self.kwargs.get("min_price"), self.kwargs.get("max_price")
+        if _is_number(low) and _is_number(high) and low >= high:
+            raise _FieldError(
+                ("kwargs", "max_price"),
+                f"must be greater than min_price ({low!r}), got {high!r}",
+            )
+        return self
+
+
+class AgentConfig(_Model):
+    """One agent of the comparison.
+
+    ``label`` names the agent in tables and figures (default: ``name``) and must be unique,
+    so the same agent may appear twice with different hyperparameters. ``train_steps``
+    overrides the config's training budget for this agent only; it is recorded with every
+    run of the agent.
+    """
+
+    name: str
+    label: str | None = None
+    hyperparams: dict[str, Any] = Field(default_factory=dict)
+    train_steps: PositiveInt | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be an agent name; `pricing-sim list` shows them")
+        return value
+
+    @field_validator("label")
+    @classmethod
+    def _check_label(cls, value: str | None) -> str | None:
+        if value is not None and not _is_safe_label(value):
+            raise ValueError(
+                f"must be 1-64 letters, digits, '-', '_' or '.', got {value!r}; "
+                "it names the run folders"
+            )
+        return value
+
+    @field_validator("hyperparams")
+    @classmethod
+    def _check_hyperparams(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            if isinstance(item, float) and not math.isfinite(item):
+                raise _FieldError((key,), f"must be a finite number, got {item!r}")
+        return value
+
+
+class TrainingConfig(_Model):
+    """The training budget of every agent, in environment steps."""
+
+    steps: PositiveInt
+
+
+class EvaluationConfig(_Model):
+    """The evaluation schedule, the same for every agent.
+
+    After every ``every`` training steps (and once before training) the agent plays
+    ``episodes`` evaluation episodes; ``deterministic`` is passed to ``agent.act``.
+    """
+
+    every: PositiveInt
+    episodes: PositiveInt = 5
+    deterministic: bool = True
+
+
+class ExperimentConfig(_Model):
+    """A whole comparison: market, agents, seeds, training budget and evaluation schedule."""
+
+    name: str = "experiment"
+    description: str = ""
+    seed: int = Field(default=0, ge=0, description="root of every derived seed")
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    agents: list[AgentConfig] = Field(min_length=1)
+    seeds: list[int]
+    training: TrainingConfig
+    evaluation: EvaluationConfig
+    add_baselines: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _is_safe_label(value):
+            raise ValueError(f"must be 1-64 letters, digits, '-', '_' or '.', got {value!r}")
+        return value
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _expand_seed_count(cls, value: Any) -> Any:
+        # A count N stands for the seeds 0..N-1.
+        if isinstance(value, bool):
+            raise ValueError(f"must be a count >= 1 or a list of seeds, got {value!r}")
+        if isinstance(value, int):
+            if value < 1:
+                raise ValueError(f"must be a count >= 1 or a non-empty list of seeds, got {value!r}")
+            return list(range(value))
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _check_seeds(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("must be a count >= 1 or a non-empty list of seeds, got []")
+        for index, seed in enumerate(value):
+            if seed < 0:
+                raise _FieldError((index,), f"must be a non-negative integer, got {seed!r}")
+        duplicates = sorted({seed for seed in value if value.count(seed) > 1})
+        if duplicates:
+            raise ValueError(f"must not repeat a seed, got {duplicates} more than once")
+        return value
+
+    @model_validator(mode="after")
+    def _add_baselines_and_check_labels(self) -> "ExperimentConfig":
+        # Paths in errors index the agents as listed in the file, before baselines are added.
+        seen: dict[str, int] = {}
+        for index, agent in enumerate(self.agents):
+            label = agent.display_name
+            if label in seen:
+                raise _FieldError(
+                    ("agents", index, "label"),
+                    f"label {label!r} is already used by agents[{seen[label]}]; give one a distinct label",
+                )
+            if not _is_safe_label(label):
+                raise _FieldError(
+                    ("agents", index, "label"),
+                    f"{label!r} cannot name a run folder; set a label of letters, digits, '-', '_' or '.'",
+                )
+            seen[label] = index
+
+        agents = list(self.agents)
+        if self.add_baselines:
+            listed = {agent.name for agent in agents}
+            missing = [name for name in BASELINE_AGENTS if name not in listed]
+            for name in missing:
+                if name in seen:
+                    raise _FieldError(
+                        ("agents", seen[name], "label"),
+                        f"label {name!r} is reserved for the {name} baseline; choose another label",
+                    )
+            agents = [AgentConfig(name=name) for name in missing] + agents
+
+        object.__setattr__(self, "agents", agents)
+        return self
+
+    def train_steps_for(self, agent_index: int) -> int:
+        """Return the training budget of one agent, its override or the config's."""
+        override = self.agents[agent_index].train_steps
+        return int(override if override is not None else self.training.steps)
+
+    def eval_steps_for(self, agent_index: int) -> list[int]:
+        """Return the training steps at which one agent is evaluated, 0 and the end included."""
+        budget = self.train_steps_for(agent_index)
+        steps = list(range(0, budget, self.evaluation.every))
+        return steps + [budget]
+
+    def with_seeds(self, seeds: int | Sequence[int]) -> "ExperimentConfig":
+        """Return a copy with other seeds (a count or a list), validated like the original."""
+        data = self.to_dict()
+        data["seeds"] = seeds if isinstance(seeds, int) else list(seeds)
+        return parse_config(data, source="--seeds")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as plain data, baselines included, as stored in the manifest."""
+        return self.model_dump(mode="json")
+
+    def fingerprint(self) -> str:
+        """Return a short hash of everything that changes the numbers a run produces."""
+        data = self.to_dict()
+        for key in ("description",):
+            data.pop(key, None)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _FieldError(ValueError):
+    """A validator error about a sub-field; ``loc`` is appended to the validator's path."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str):
+        self.loc = loc
+        super().__init__(message)
+
+
+def parse_config(data: Mapping[str, Any], source: str | None = None) -> ExperimentConfig:
+    """Validate plain data (as read from TOML) into an ``ExperimentConfig``.
+
+    Raises ``ConfigError`` (a ``ValueError``) listing every invalid field with its path.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError([("<root>", f"must be a table of fields, got {type(data).__name__}")], source)
+    try:
+        return ExperimentConfig.model_validate(dict(data))
+    except ValidationError as error:
+        raise ConfigError(_describe_errors(error), source) from None
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate a TOML experiment config."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    if tomllib is None:
+        raise RuntimeError(
+            "reading TOML configs needs Python 3.11 or newer, or the 'tomli' package on Python 3.10"
+        )
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([("<file>", f"is not valid TOML: {error}")], str(path)) from None
+    return parse_config(data, source=str(path))
+
+
+def shipped_configs() -> dict[str, Path]:
+    """Return the configs shipped in ``experiments/configs``, by file stem."""
+    return {path.stem: path for path in sorted(CONFIG_DIR.glob("*.toml"))}
+
+
+def format_path(loc: Sequence[str | int]) -> str:
+    """Format a pydantic error location as ``agents[2].hyperparams.learning_rate``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "<root>"
+
+
+def _describe_errors(error: ValidationError) -> list[tuple[str, str]]:
+    described = []
+    for item in error.errors(include_url=False):
+        loc = list(item["loc"])
+        context = item.get("ctx") or {}
+        inner = context.get("error")
+        if isinstance(inner, _FieldError):
+            loc += list(inner.loc)
+            message = str(inner)
+        elif item["type"] == "extra_forbidden":
+            message = f"unknown field (value {item['input']!r}); allowed fields: {_allowed_fields(loc[:-1])}"
+        elif item["type"] == "missing":
+            message = "missing required field"
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            if "got" not in message:
+                message += f", got {item['input']!r}"
+        # Union branches of pydantic show up as extra path parts such as 'list[int]'.
+        loc = [part for part in loc if not (isinstance(part, str) and ("[" in part or part in ("int",)))]
+        described.append((format_path(loc), message))
+    return described
+
+
+def _allowed_fields(loc: Sequence[str | int]) -> str:
+    model: type[BaseModel] = ExperimentConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            return "(any)"
+        model = nested[0]
+    return ", ".join(model.model_fields)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_safe_label(value: str) -> bool:
+    return 0 < len(value) <= 64 and all(ch.isalnum() or ch in "-_." for ch in value) and value not in (".", "..")
