@@ -47,6 +47,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -195,6 +196,8 @@ class ExperimentConfig(_Model):
     evaluation: EvaluationConfig
     add_baselines: bool = True
 
+    _added_baselines: int = PrivateAttr(default=0)
+
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:
@@ -246,6 +249,7 @@ class ExperimentConfig(_Model):
             seen[label] = index
 
         agents = list(self.agents)
+        missing: list[str] = []
         if self.add_baselines:
             listed = {agent.name for agent in agents}
             missing = [name for name in BASELINE_AGENTS if name not in listed]
@@ -258,7 +262,15 @@ class ExperimentConfig(_Model):
             agents = [AgentConfig(name=name) for name in missing] + agents
 
         object.__setattr__(self, "agents", agents)
+        self._added_baselines = len(missing)
         return self
+
+    def agent_path(self, agent_index: int) -> str:
+        """Return the config path of an agent, indexed as in the file it was read from."""
+        listed_index = agent_index - self._added_baselines
+        if listed_index < 0:
+            return f"agents (the {self.agents[agent_index].name} baseline, added automatically)"
+        return f"agents[{listed_index}]"
 
     def train_steps_for(self, agent_index: int) -> int:
         """Return the training budget of one agent, its override or the config's."""
@@ -275,7 +287,8 @@ class ExperimentConfig(_Model):
         """Return a copy with other seeds (a count or a list), validated like the original."""
         data = self.to_dict()
         data["seeds"] = seeds if isinstance(seeds, int) else list(seeds)
-        return parse_config(data, source="--seeds")
+        validated = parse_config(data, source="--seeds")
+        return self.model_copy(update={"seeds": validated.seeds})
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as plain data, baselines included, as stored in the manifest."""

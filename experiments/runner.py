@@ -431,3 +431,47 @@ def _progress_bar(total: int, enabled: bool):
 def describe_failures(failures: Sequence[JobFailure]) -> str:
     """Return a short report of failed runs, one line each."""
     return "\n".join(f"  {failure.job.run_id}: {failure.error}" for failure in failures)
+
+
+def check_agents(
+    config: ExperimentConfig,
+    env_factory: EnvFactory | None = None,
+    agent_factory: AgentFactory | None = None,
+) -> None:
+    """Build every agent of ``config`` once, so that a bad name or hyperparameter fails before any job.
+
+    Raises ``ConfigError`` naming the agent's config path, e.g. ``agents[2].hyperparams.epsilon``,
+    when the agent registry (or ``agent_factory``) rejects a name or a hyperparameter.
+    """
+    from experiments.config import ConfigError
+
+    env_factory = env_factory or make_env
+    agent_factory = agent_factory or make_agent
+    try:
+        env = env_factory(config.env.id, **config.env.kwargs)
+    except Exception as error:  # noqa: BLE001 (re-raised with the config path)
+        raise ConfigError([("env", f"the market could not be built: {type(error).__name__}: {error}")]) from error
+
+    errors = []
+    try:
+        for index, agent in enumerate(config.agents):
+            try:
+                with _single_thread_torch():
+                    agent_factory(agent.name, env, 0, **agent.hyperparams)
+            except (ValueError, TypeError) as error:
+                path = config.agent_path(index)
+                named = [key for key in agent.hyperparams if repr(key) in str(error) or f"{key}=" in str(error)]
+                if len(named) == 1:
+                    key = named[0]
+                    path += f".hyperparams.{key}"
+                    message = f"{error} (value {agent.hyperparams[key]!r})"
+                elif f"unknown agent {agent.name!r}" in str(error):
+                    path += ".name"
+                    message = str(error)
+                else:
+                    message = f"agent {agent.name!r} rejected its settings: {error}"
+                errors.append((path, message))
+    finally:
+        env.close()
+    if errors:
+        raise ConfigError(errors)

@@ -1,0 +1,63 @@
+"""The ``pricing-sim`` command: ``pricing-sim COMMAND --help`` describes each command.
+
+Every command lives in ``experiments/commands/<name>.py`` and exposes ``register(subparsers)``,
+which adds its parser and sets ``handler=<function(args) -> int>`` as a default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+COMMANDS = ("compare", "run", "plot", "list", "tune", "calibrate", "qtable")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of ``pricing-sim`` with one subparser per command module found."""
+    parser = argparse.ArgumentParser(
+        prog="pricing-sim",
+        description="Train pricing agents on simulated markets and compare them against the optimum.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress details and show tracebacks of errors"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"experiments.commands.{name}")
+        except ModuleNotFoundError as error:
+            # NOTE: a command module that is not written yet is skipped for now; once every
+            # command exists, drop this branch so that a missing module is an error.
+            if error.name == f"experiments.commands.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``pricing-sim`` with ``argv`` (default: the command line) and return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print(f"pricing-sim {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError, RuntimeError) as error:
+        if args.verbose:
+            raise
+        print(f"pricing-sim {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
