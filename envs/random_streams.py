@@ -34,14 +34,18 @@ DRAW_BUYERS = 0
 DRAW_NON_BUYERS = 1
 
 _BITS_SCALE = 2.0**-53
-# An int64 offset that separates the rows of a flattened threshold table. Thresholds
-# lie in [0, 2**53], so rows offset by 2**54 never overlap.
-_ROW_OFFSET = 1 << 54
+# Buckets per row of the guide table that starts each table lookup.
+_GUIDE_BUCKETS = 1 << 12
+_GUIDE_SHIFT = 53 - 12
 
 
 def draw_stream_key(rng: np.random.Generator) -> int:
-    """Draw a 64-bit stream key from ``rng`` (one ``integers`` call)."""
-    return int(rng.integers(0, 2**64, dtype=np.uint64))
+    """Draw a 64-bit stream key: the next raw output of ``rng``'s bit generator.
+
+    ``random_raw`` advances the generator like any other draw and costs a tenth of
+    ``rng.integers(2**64, dtype=np.uint64)``, which matters when thousands of markets reset.
+    """
+    return int(rng.bit_generator.random_raw())
 
 
 def stream_counter(period: int, draw: int) -> int:
@@ -144,8 +148,8 @@ def poisson_inverse_cdf(bits: np.ndarray, means: np.ndarray) -> np.ndarray:
 class PoissonTable:
     """Inverse-CDF thresholds of Poisson distributions with a fixed list of means.
 
-    Row ``r`` samples Poisson(``means[r]``). ``sample`` draws for a batch of rows in one
-    ``searchsorted`` call and ``sample_one`` draws for one row with ``bisect``; both give
+    Row ``r`` samples Poisson(``means[r]``). ``sample`` draws for a batch of rows with a
+    guide table and ``sample_one`` draws for one row with ``bisect``; both give
     exactly what ``poisson_inverse_cdf`` gives for the same bits and mean.
     """
 
@@ -166,15 +170,49 @@ class PoissonTable:
         # bits is an integer and scaling by a power of two is exact.
         thresholds = np.floor(cdf * 2.0**53).astype(np.int64)
         self._rows = [row.tolist() for row in thresholds]
-        offsets = np.arange(means.size, dtype=np.int64)[:, None] * _ROW_OFFSET
-        self._flat = (thresholds + offsets).ravel()
+        self._thresholds = thresholds.ravel()
+
+        self._guide: np.ndarray | None = None
+
+    def _build_guide(self) -> np.ndarray:
+        # Guide table (Chen and Asau's indexed search): bucket g of a row holds the bits in
+        # [g * 2**_GUIDE_SHIFT, (g + 1) * 2**_GUIDE_SHIFT), and guide[g] is the smallest k
+        # whose threshold reaches the bucket's first value. A variate from bucket g lies in
+        # [guide[g], guide[g + 1]], usually a single value. Built on first use, because
+        # scalar markets sample with ``sample_one`` only.
+        bucket_starts = np.arange(_GUIDE_BUCKETS + 1, dtype=np.int64) << _GUIDE_SHIFT
+        thresholds = self._thresholds.reshape(self.means.size, self.width)
+        guide = np.stack([np.searchsorted(row, bucket_starts, side="left") for row in thresholds])
+        return np.minimum(guide, self.width - 1).astype(np.int32).ravel()
 
     def sample(self, rows: np.ndarray, bits: np.ndarray) -> np.ndarray:
         """Draw one variate per element: Poisson(``means[rows[i]]``) from ``bits[i]``."""
         rows = np.asarray(rows, dtype=np.int64)
-        shifted = np.asarray(bits, dtype=np.uint64).astype(np.int64) + rows * _ROW_OFFSET
-        positions = np.searchsorted(self._flat, shifted, side="left")
-        return positions - rows * self.width
+        bits = np.asarray(bits, dtype=np.uint64).astype(np.int64)
+        row_starts = rows * self.width
+        if self._guide is None:
+            self._guide = self._build_guide()
+
+        guide_index = rows * (_GUIDE_BUCKETS + 1) + (bits >> _GUIDE_SHIFT)
+        counts = self._guide[guide_index].astype(np.int64)
+        pending = np.flatnonzero(bits > self._thresholds[row_starts + counts])
+        if pending.size == 0:
+            return counts
+
+        # Binary search in (guide[g], guide[g + 1]] for the few that are not at the start.
+        low = counts[pending] + 1
+        high = self._guide[guide_index[pending] + 1].astype(np.int64)
+        pending_bits = bits[pending]
+        pending_starts = row_starts[pending]
+        searching = np.flatnonzero(low < high)
+        while searching.size:
+            middle = (low[searching] + high[searching]) // 2
+            covered = pending_bits[searching] <= self._thresholds[pending_starts[searching] + middle]
+            high[searching] = np.where(covered, middle, high[searching])
+            low[searching] = np.where(covered, low[searching], middle + 1)
+            searching = searching[low[searching] < high[searching]]
+        counts[pending] = low
+        return counts
 
     def sample_one(self, row: int, bits: int) -> int:
         """Draw one variate of Poisson(``means[row]``) from ``bits`` with Python integers."""
