@@ -26,6 +26,10 @@ class ChoicePanel:
         choices: code of the chosen item on each occasion, shape ``(n,)``.
         row_numbers: 1-based data row of each occasion in the source table.
         source: file or dataset name the panel came from.
+        history: per-occasion user history features (see :mod:`envs.calibration.features`),
+            shape ``(n, F)``, or None until computed.
+        loyalty: per-occasion share of the user's earlier choices going to each item,
+            shape ``(n, J)``, or None until computed.
     """
 
     items: tuple[str, ...]
@@ -37,6 +41,8 @@ class ChoicePanel:
     choices: np.ndarray
     row_numbers: np.ndarray
     source: str = ""
+    history: np.ndarray | None = None
+    loyalty: np.ndarray | None = None
 
     kind = "choices"
 
@@ -64,6 +70,8 @@ class ChoicePanel:
             choices=self.choices[rows],
             row_numbers=self.row_numbers[rows],
             source=self.source,
+            history=None if self.history is None else self.history[rows],
+            loyalty=None if self.loyalty is None else self.loyalty[rows],
         )
 
 
@@ -89,6 +97,7 @@ class EventLog:
         timestamp: time of the last event of the exposure (seconds), or None.
         row_numbers: 1-based data row in the source table of the exposure's first event.
         source: file name the log came from.
+        history: per-exposure user history features, shape ``(n, F)``, or None until computed.
     """
 
     items: tuple[str, ...]
@@ -103,6 +112,7 @@ class EventLog:
     timestamp: np.ndarray | None
     row_numbers: np.ndarray
     source: str = ""
+    history: np.ndarray | None = None
 
     kind = "events"
 
@@ -133,6 +143,7 @@ class EventLog:
             timestamp=None if self.timestamp is None else self.timestamp[rows],
             row_numbers=self.row_numbers[rows],
             source=self.source,
+            history=None if self.history is None else self.history[rows],
         )
 
 

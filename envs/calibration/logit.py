@@ -198,6 +198,14 @@ class LogitDemandModel:
             models.append(clone)
         return models
 
+    def standard_errors(self) -> dict[str, np.ndarray]:
+        """Return asymptotic standard errors of alpha, beta (per currency unit) and gamma.
+
+        alpha_0 of a choice-panel model is fixed at 0 and gets a standard error of 0.
+        """
+        alpha, beta_scaled, gamma = _split_population(np.sqrt(np.clip(np.diag(self.covariance), 0.0, None)), len(self.items), self.kind)
+        return {"alpha": alpha, "beta": beta_scaled / self.price_scale, "gamma": gamma}
+
     def _population_vector(self) -> np.ndarray:
         alpha = self.alpha[1:] if self.kind == "choices" else self.alpha
         return np.concatenate([alpha, self.beta * self.price_scale, self.gamma])
