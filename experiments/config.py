@@ -40,7 +40,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -183,6 +183,34 @@ class EvaluationConfig(_Model):
     deterministic: bool = True
 
 
+class SearchDimension(_Model):
+    """One hyperparameter's range for ``pricing-sim tune``.
+
+    ``type = "float"`` or ``"int"`` samples from ``[low, high]`` (log-uniformly with
+    ``log = true``); ``type = "categorical"`` picks one of ``choices``.
+    """
+
+    type: Literal["float", "int", "categorical"] = "float"
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _check_range(self) -> "SearchDimension":
+        if self.type == "categorical":
+            if not self.choices:
+                raise _FieldError(("choices",), "a categorical dimension needs a non-empty list of choices")
+            return self
+        if self.low is None or self.high is None:
+            raise _FieldError(("low",), f"a {self.type} dimension needs both low and high")
+        if not self.low < self.high:
+            raise _FieldError(("high",), f"must be greater than low ({self.low!r}), got {self.high!r}")
+        if self.log and self.low <= 0:
+            raise _FieldError(("low",), f"must be > 0 for a log-scaled dimension, got {self.low!r}")
+        return self
+
+
 class ExperimentConfig(_Model):
     """A whole comparison: market, agents, seeds, training budget and evaluation schedule."""
 
@@ -195,6 +223,9 @@ class ExperimentConfig(_Model):
     training: TrainingConfig
     evaluation: EvaluationConfig
     add_baselines: bool = True
+    tune: dict[str, dict[str, SearchDimension]] = Field(
+        default_factory=dict, description="search spaces of `pricing-sim tune`, by agent label"
+    )
 
     _added_baselines: int = PrivateAttr(default=0)
 
@@ -297,7 +328,7 @@ class ExperimentConfig(_Model):
     def fingerprint(self) -> str:
         """Return a short hash of everything that changes the numbers a run produces."""
         data = self.to_dict()
-        for key in ("description",):
+        for key in ("description", "tune"):
             data.pop(key, None)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]

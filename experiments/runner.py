@@ -475,3 +475,30 @@ def check_agents(
         env.close()
     if errors:
         raise ConfigError(errors)
+
+
+def execute_jobs(
+    jobs: Sequence[Job],
+    backend: str = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    env_factory: EnvFactory | None = None,
+    agent_factory: AgentFactory | None = None,
+) -> list[RunRecord]:
+    """Run jobs without storing them and return their records in job order.
+
+    Raises ``RuntimeError`` with the first failure's traceback if any job fails.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    iterate = {"serial": _iter_serial, "process": _iter_process, "ray": _iter_ray}[backend]
+    if backend == "process" and workers == 1:
+        iterate = _iter_serial
+
+    records: dict[str, RunRecord] = {}
+    for outcome in iterate(list(jobs), env_factory, agent_factory, workers=workers, address=address):
+        if isinstance(outcome, JobFailure):
+            raise RuntimeError(f"run {outcome.job.run_id} failed: {outcome.error}\n{outcome.traceback}")
+        records[outcome.job.run_id] = outcome
+    return [records[job.run_id] for job in jobs]
