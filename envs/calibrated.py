@@ -219,13 +219,16 @@ class CalibratedEnv(gym.Env):
         """Map an action to the price it posts, raising ValueError for NaN or out-of-space actions."""
         if self.action_type == "discrete":
             value = np.asarray(action)
-            if value.size != 1 or not np.isfinite(value.astype(float)).all():
+            if value.size != 1 or value.dtype.kind not in "iuf" or not np.isfinite(value.astype(float)).all():
                 raise ValueError(f"action must be one integer in [0, {self.action_space.n - 1}], got {action!r}")
             number = float(value.reshape(()))
             if number != int(number) or not 0 <= number < self.action_space.n:
                 raise ValueError(f"action must be one integer in [0, {self.action_space.n - 1}], got {action!r}")
             return float(self.price_grid[int(number)])
-        value = np.asarray(action, dtype=float).reshape(-1)
+        value = np.asarray(action).reshape(-1)
+        if value.dtype.kind not in "iuf":
+            raise ValueError(f"action must be one number in [-1, 1], got {action!r}")
+        value = value.astype(float)
         if value.size != 1 or not np.isfinite(value).all() or not -1.0 <= value[0] <= 1.0:
             raise ValueError(f"action must be one number in [-1, 1], got {action!r}")
         return float(self.min_price + (value[0] + 1.0) / 2.0 * (self.max_price - self.min_price))

@@ -112,7 +112,7 @@ def _reject_single_column(path: Path, head: bytes, sep: str, header: str) -> Non
     # A single column almost always means the delimiter is wrong or the file is not a table.
     try:
         first_line = head.decode("utf-8", errors="replace").splitlines()[0]
-        dialect = csv.Sniffer().sniff(first_line, delimiters=";\t|:, ")
+        dialect = csv.Sniffer().sniff(first_line, delimiters=";\t|")
         guessed = dialect.delimiter
     except (csv.Error, IndexError):
         guessed = None

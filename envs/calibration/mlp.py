@@ -193,10 +193,10 @@ class MLPDemandModel:
 
     def _targets(self, data: CalibrationData) -> dict[str, torch.Tensor]:
         if isinstance(data, ChoicePanel):
-            return {"choice": torch.as_tensor(data.choices, dtype=torch.long)}
-        targets = {"purchased": torch.as_tensor(data.purchased, dtype=torch.float32)}
+            return {"choice": torch.tensor(data.choices, dtype=torch.long)}
+        targets = {"purchased": torch.tensor(data.purchased, dtype=torch.float32)}
         if self.with_quantity:
-            targets["quantity"] = torch.as_tensor(data.quantity, dtype=torch.float32)
+            targets["quantity"] = torch.tensor(data.quantity, dtype=torch.float32)
         return targets
 
     def _loss(self, inputs: torch.Tensor, targets: dict[str, torch.Tensor], rows: np.ndarray) -> torch.Tensor:

