@@ -293,8 +293,6 @@ class InventoryEnv(gym.Env):
         bits = self._bits[period]
         stock = self._stock
         periods_left = self._horizon - period
-        oracle_reward = self.market.oracle().expected_step_reward(stock, periods_left)
-
         if self._table is not None:
             index = self._actions.discrete_index(action)
             price = self._actions._grid_list[index]
@@ -313,6 +311,7 @@ class InventoryEnv(gym.Env):
             demand = int(demand_array[0])
             customers = int(customers_array[0])
 
+        oracle_reward = self.market.oracle().expected_step_reward(stock, periods_left)
         units = min(demand, stock)
         self._stock = stock - units
         self._period = period + 1
