@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,9 +96,10 @@ def space_from_config(config: dict[str, Any]) -> gym.Space:
         return gym.spaces.Discrete(config["n"])
     if kind == "MultiDiscrete":
         return gym.spaces.MultiDiscrete(config["nvec"])
-    low = np.asarray(config["low"], dtype=np.float64).reshape(config["shape"])
-    high = np.asarray(config["high"], dtype=np.float64).reshape(config["shape"])
-    return gym.spaces.Box(low, high, dtype=np.dtype(config["dtype"]))
+    dtype = np.dtype(config["dtype"])
+    low = np.asarray(config["low"], dtype=dtype).reshape(config["shape"])
+    high = np.asarray(config["high"], dtype=dtype).reshape(config["shape"])
+    return gym.spaces.Box(low, high, dtype=dtype)
 
 
 def spaces_match(a: gym.Space, b: gym.Space) -> bool:
@@ -171,3 +174,20 @@ def rng_from_json(state: str) -> np.random.Generator:
     rng = np.random.default_rng()
     rng.bit_generator.state = json.loads(state)
     return rng
+
+
+@contextlib.contextmanager
+def single_thread_torch() -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(1)``, restoring the previous count after.
+
+    Small networks run faster on one thread than on several contending for a shared CPU,
+    and one thread sums in a fixed order, so results repeat exactly.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -25,13 +25,11 @@ PPO and A2C take either. A mismatch raises ValueError naming the fix.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import io
 import json
 import pickle
 import zipfile
-from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -41,7 +39,7 @@ import numpy as np
 import yaml
 
 from agents.base import TrainingCallback
-from agents.common import env_id, require_env, write_atomically
+from agents.common import env_id, require_env, single_thread_torch, write_atomically
 
 HYPERPARAMETERS_FILE = Path(__file__).with_name("hyperparams.yaml")
 
@@ -71,18 +69,6 @@ def default_hyperparameters(algorithm: str, environment_id: str | None) -> tuple
         raise ValueError(f"{HYPERPARAMETERS_FILE}: entry {algorithm}/{key} must say tuned: true or tuned: false")
     tuned = bool(entry.pop("tuned"))
     return entry, key, tuned
-
-
-@contextlib.contextmanager
-def _single_thread_torch() -> Iterator[None]:
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class SB3Agent:
@@ -143,7 +129,7 @@ class SB3Agent:
         self._episode_length = 0
 
         self._training_env = self._wrap(env, statistics_from=None)
-        with _single_thread_torch():
+        with single_thread_torch():
             self.model = self.algorithm_class()(
                 policy, self._training_env, seed=self.seed, device="cpu", **self.hyperparameters
             )
@@ -227,7 +213,7 @@ class SB3Agent:
 
         self._training_env.training = True
         try:
-            with _single_thread_torch():
+            with single_thread_torch():
                 self.model.learn(
                     total_timesteps=int(total_steps),
                     callback=_RevenueCallback(self, callback),

@@ -11,6 +11,7 @@ maps to a valid state.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,6 +58,8 @@ class StateDiscretizer:
             )
 
         self.n_states = int(np.prod(self.bins_per_component))
+        # Plain lists for the one-observation path, which runs at every environment step.
+        self._edge_lists = [e.tolist() for e in self.edges]
 
     @staticmethod
     def _box_edges(
@@ -105,7 +108,18 @@ class StateDiscretizer:
         """Return the state index of one observation."""
         if self.kind == "discrete":
             return int(observation)
-        return int(self.transform_batch(np.asarray(observation)[None, ...])[0])
+
+        values = np.asarray(observation).ravel().tolist()
+        if len(values) != len(self.bins_per_component):
+            raise ValueError(f"observation has {len(values)} components, expected {len(self.bins_per_component)}")
+        state = 0
+        for i, (value, n_bins) in enumerate(zip(values, self.bins_per_component)):
+            if self.kind == "box":
+                cell = bisect_right(self._edge_lists[i], value)
+            else:
+                cell = min(max(int(value), 0), n_bins - 1)
+            state = state * n_bins + cell
+        return state
 
     def transform_batch(self, observations: np.ndarray) -> np.ndarray:
         """Return the state indices of a batch of observations (leading axis = batch)."""

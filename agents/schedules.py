@@ -96,7 +96,17 @@ class EpsilonSchedule:
         return np.clip(eps, self.floor, self.start)
 
     def __call__(self, step: int) -> float:
-        return float(self.values(np.asarray(step))[()])
+        # The same formulas as ``values`` on one number, without numpy's per-call overhead.
+        t = float(step)
+        if t < 0:
+            raise ValueError("step counts for an epsilon schedule must be non-negative")
+        if self.kind == "constant":
+            return self.start
+        if self.kind == "linear":
+            eps = self.start + (self.floor - self.start) * min(1.0, t / self.decay_steps)
+        else:
+            eps = self.floor + (self.start - self.floor) * math.exp(-t / self.decay_steps)
+        return min(max(eps, self.floor), self.start)
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,14 @@ class AlphaSchedule:
         return 1.0 / n**self.power
 
     def __call__(self, visits: int) -> float:
-        return float(self.values(np.asarray(visits))[()])
+        n = float(visits)
+        if n < 1:
+            raise ValueError("update counts for an alpha schedule start at 1")
+        if self.kind == "constant":
+            return self.alpha
+        if self.kind == "inverse-visits":
+            return 1.0 / n
+        return 1.0 / n**self.power
 
 
 def make_epsilon_schedule(
