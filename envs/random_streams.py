@@ -2,10 +2,10 @@
 
 Every market draws one 64-bit key from its own ``np_random`` at reset. The random bits of
 draw ``j`` in period ``t`` are then the SplitMix64 output at position ``2 * t + j + 1`` of
-the stream seeded with that key, computed on demand by an integer hash. Because a draw
-depends only on (key, period, draw index), a batch of markets in one numpy call and a
-single market stepped on its own produce the same numbers bit for bit, and the scalar
-market's randomness still comes only from ``reset(seed=...)`` and ``self.np_random``.
+the stream seeded with that key, computed on demand by an integer hash. A draw depends
+only on (key, period, draw index), so a batch of markets in one numpy call and a single
+market stepped on its own produce the same numbers bit for bit. The scalar market's
+randomness still comes only from ``reset(seed=...)`` and ``self.np_random``.
 
 Poisson variates come from the inverse CDF: the draw is the smallest ``k`` with
 ``u <= F(k)``, where ``u = bits / 2**53`` and ``F`` is the Poisson CDF from

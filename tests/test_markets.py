@@ -107,7 +107,8 @@ def test_step_info_and_reward():
         assert 0 <= info["units_sold"] <= info["customers"]
         assert observation[0] == np.float32(info["price"])
         assert observation[1] == info["units_sold"]
-        assert not terminated and not truncated
+        assert not terminated
+        assert not truncated
 
 
 def test_single_product_truncates_at_horizon():
@@ -185,8 +186,10 @@ def test_inventory_terminates_when_sold_out():
     terminated = truncated = False
     while not (terminated or truncated):
         observation, _, terminated, truncated, info = env.step(0)
-    assert terminated and not truncated
-    assert observation[2] == 0 and info["stock_left"] == 0
+    assert terminated
+    assert not truncated
+    assert observation[2] == 0
+    assert info["stock_left"] == 0
     with pytest.raises(RuntimeError, match="call reset"):
         env.step(0)
 
@@ -196,7 +199,8 @@ def test_inventory_salvage_paid_at_end():
     env.reset(seed=0)
     for _ in range(3):
         _, reward, terminated, truncated, info = env.step(18)
-    assert truncated and not terminated
+    assert truncated
+    assert not terminated
     assert info["salvage_revenue"] == 2.0 * info["stock_left"]
     assert reward == info["revenue"] + info["salvage_revenue"]
 
@@ -355,5 +359,6 @@ def test_observations_inside_space(market_size, alpha, beta, max_price, continuo
     for _ in range(15):
         observation, reward, _, _, info = env.step(env.action_space.sample())
         assert env.observation_space.contains(observation)
-        assert np.isfinite(reward) and reward >= 0
+        assert np.isfinite(reward)
+        assert reward >= 0
         assert all(np.isfinite(value) for value in info.values())
