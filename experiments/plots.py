@@ -5,7 +5,8 @@
 - ``cumulative_regret``: oracle minus realized revenue, summed over training episodes.
 - ``final_revenue``: revenue after training, one bar per agent with its 95% interval.
 - ``prices``: the mean price of the evaluation episodes over training, and the price path of
-  the first evaluation episode after training.
+  the first evaluation episode after training (without the random baseline, whose path
+  would hide the others).
 """
 
 from __future__ import annotations
@@ -139,6 +140,8 @@ def plot_prices(curves: pd.DataFrame, prices: pd.DataFrame, table: pd.DataFrame)
 
     if not prices.empty:
         for label, group in prices.groupby("label", sort=False):
+            if _agent_style(table, label) == BASELINE_STYLES["random"]:
+                continue  # a random path hides every other line
             _band(
                 in_episode,
                 group["period"].to_numpy(),

@@ -127,3 +127,29 @@ def test_invalid_arguments_rejected(tmp_path, capsys):
 
     assert main(["run", str(tmp_path / "missing.toml")]) == 2
     assert "config file not found" in capsys.readouterr().err
+
+
+def test_tune_holds_out_seeds(tmp_path, capsys):
+    argv = ["tune", str(TINY), "--agent", "ucb1", "--trials", "3", "--search-seeds", "1", "--holdout-seeds", "2",
+            "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    output = capsys.readouterr().out
+    assert "held-out seeds 1, 2:" in output
+    assert 'name = "ucb1"' in output and "hyperparams = { exploration = " in output
+
+    best = json.loads((tmp_path / "a" / "best.json").read_text())
+    assert best["search_seeds"] == [0]
+    assert best["holdout_seeds"] == [1, 2]
+    assert len(best["holdout_best"]["per_seed"]) == 2
+    trials = pd.read_csv(tmp_path / "a" / "trials.csv")
+    assert len(trials) == 3
+
+    # The seeded sampler proposes the same trials again.
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    again = json.loads((tmp_path / "b" / "best.json").read_text())
+    assert again["best_params"] == best["best_params"]
+
+
+def test_tune_unknown_space(tmp_path, capsys):
+    assert main(["tune", str(TINY), "--agent", "random", "--trials", "1", "--out", str(tmp_path)]) == 2
+    assert "no search space for agent 'random'; add a [tune.random.<hyperparameter>] table" in capsys.readouterr().err

@@ -330,3 +330,26 @@ def test_ray_agrees_with_serial(tmp_path):
         ray.cloudpickle.unregister_pickle_by_value(test_runner)
     run_experiment(config, tmp_path / "serial", backend="serial", **STANDINS)
     pd.testing.assert_frame_equal(_records(tmp_path / "serial"), _records(tmp_path / "ray"))
+
+
+def test_real_agents_pool_matches_serial(tmp_path):
+    # The real market with a tabular agent and an SB3 agent (PyTorch) in worker processes.
+    config = parse_config(
+        {
+            "name": "real",
+            "seeds": 1,
+            "env": {"id": "PricingSim/SingleProduct-v0", "kwargs": {"horizon": 10}},
+            "agents": [
+                {"name": "q-learning"},
+                {"name": "dqn", "hyperparams": {"learning_starts": 20, "batch_size": 8, "train_freq": 2}},
+            ],
+            "add_baselines": False,
+            "training": {"steps": 60},
+            "evaluation": {"every": 30, "episodes": 2},
+        }
+    )
+    run_experiment(config, tmp_path / "serial", backend="serial", progress=False)
+    run_experiment(config, tmp_path / "pool", backend="process", workers=2, progress=False)
+    serial, pool = _records(tmp_path / "serial"), _records(tmp_path / "pool")
+    assert len(serial) == 2 * 3
+    pd.testing.assert_frame_equal(serial, pool)
