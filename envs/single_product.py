@@ -30,6 +30,9 @@ DEFAULT_N_PRICES = 19
 DEFAULT_MIN_PRICE = 1.0
 DEFAULT_MAX_PRICE = 10.0
 
+# Largest Poisson lookup table a market builds (entries of 8 bytes, about 16 MiB).
+MAX_POISSON_TABLE_ENTRIES = 1 << 21
+
 # Observation layout of SingleProduct-v0.
 OBS_LAST_PRICE = 0
 OBS_LAST_UNITS = 1
@@ -142,7 +145,14 @@ class SingleProductMarket:
 
         # Stationary demand on a grid: the Poisson means of each grid price are fixed, so the
         # inverse CDF becomes a table lookup. Rows 0..n-1 are buyers, n..2n-1 non-buyers.
-        self.uses_table = self.actions.discrete and not self.reference_dependent
+        # Both samplers return the same draws, so the choice only changes speed; very large
+        # markets skip the table because its rows grow with the market size.
+        table_entries = 2 * self.actions.n_prices * (self.max_units + 1)
+        self.uses_table = (
+            self.actions.discrete
+            and not self.reference_dependent
+            and table_entries <= MAX_POISSON_TABLE_ENTRIES
+        )
         if self.uses_table:
             probability = self.purchase_probabilities(self.price_grid)
             means = np.concatenate(

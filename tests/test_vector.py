@@ -247,3 +247,20 @@ def test_poisson_table_rejects_bad_means():
         PoissonTable(np.array([1.0, -2.0]))
     with pytest.raises(ValueError, match="empty"):
         PoissonTable(np.array([]))
+
+
+def test_large_market_skips_table_same_draws():
+    # A market too large for the lookup table samples with the generic inverse CDF, and the
+    # two samplers agree, so the table is only a speed-up.
+    params = {"alpha": 4.0, "beta": 0.6, "market_size": 60_000.0}
+    env = SingleProductEnv(demand="logit", demand_params=params, horizon=5)
+    assert not env.market.uses_table
+    small = SingleProductEnv(demand="logit", demand_params=params, horizon=5, n_prices=3)
+    assert small.market.uses_table
+    env_three = SingleProductEnv(demand="logit", demand_params=params, horizon=5, n_prices=3)
+    env_three.market.poisson_table = None
+    env_three._table = None
+    small.reset(seed=4)
+    env_three.reset(seed=4)
+    for action in (0, 1, 2, 1):
+        assert small.step(action)[4] == env_three.step(action)[4]
