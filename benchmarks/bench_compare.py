@@ -1,8 +1,8 @@
 """Wall time of the default comparison, serially and on a process pool.
 
 Runs ``experiments/configs/compare.toml`` (or ``--config``) twice into fresh temporary
-folders, once with the serial backend and once on a process pool with ``--workers`` workers,
-checks that both give the same records, and prints the wall times and the pool's speed-up
+folders: once on a process pool with ``--workers`` workers and once with the serial backend.
+It checks that both give the same records and prints the wall times and the pool's speed-up
 over serial. Figures are not drawn; the table is, as in ``pricing-sim compare``.
 
     python benchmarks/bench_compare.py --workers 2

@@ -6,7 +6,7 @@ store as each job finishes, so a sweep that is killed midway resumes where it st
 
 Seeds: every job derives its seeds from ``(config.seed, agent index, run seed)`` through
 ``numpy.random.SeedSequence``. One child seeds the agent, one the training market and one
-the evaluation episodes; the evaluation replays the same episode seeds at every evaluation
+the evaluation episodes. The evaluation replays the same episode seeds at every evaluation
 point, so a learning curve is not blurred by changing episodes. All derived market seeds of
 an experiment are checked to be distinct before any job starts.
 
@@ -68,7 +68,7 @@ class Job:
 
 @dataclass
 class RunRecord:
-    """What one finished job produced: evaluation points, training episodes and prices."""
+    """The output of one finished job: evaluation points, training episodes and prices."""
 
     job: Job
     evaluations: list[dict[str, Any]]
@@ -144,6 +144,13 @@ def plan_jobs(config: ExperimentConfig) -> list[Job]:
         # NOTE: with 63-bit seeds this needs about 3e9 seeds to become likely; it is a guard only.
         raise RuntimeError("derived market seeds collide; change the config's `seed` field")
     return jobs
+
+
+def available_cpus() -> int:
+    """Return the number of CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def make_env(env_id: str, **kwargs: Any) -> Any:
@@ -396,7 +403,7 @@ def run_experiment(
     if skipped:
         logger.info("skipping %d finished runs in %s", len(skipped), store.root)
 
-    workers = workers or os.cpu_count() or 1
+    workers = workers or available_cpus()
     workers = max(1, min(workers, len(pending) or 1))
     iterate = {"serial": _iter_serial, "process": _iter_process, "ray": _iter_ray}[backend]
     if backend == "process" and workers == 1:
@@ -491,7 +498,7 @@ def execute_jobs(
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    workers = max(1, min(workers or available_cpus(), len(jobs) or 1))
     iterate = {"serial": _iter_serial, "process": _iter_process, "ray": _iter_ray}[backend]
     if backend == "process" and workers == 1:
         iterate = _iter_serial

@@ -65,7 +65,8 @@ def test_run_tiny_end_to_end(tmp_path, capsys):
     captured = capsys.readouterr()
     assert status == 0, captured.err
 
-    assert "epsilon-greedy" in captured.out and "q-learning" in captured.out
+    assert "epsilon-greedy" in captured.out
+    assert "q-learning" in captured.out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "finished"
     assert len(manifest["runs"]) == 5 * 2
@@ -135,7 +136,8 @@ def test_tune_holds_out_seeds(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "a")]) == 0
     output = capsys.readouterr().out
     assert "held-out seeds 1, 2:" in output
-    assert 'name = "ucb1"' in output and "hyperparams = { exploration = " in output
+    assert 'name = "ucb1"' in output
+    assert "hyperparams = { exploration = " in output
 
     best = json.loads((tmp_path / "a" / "best.json").read_text())
     assert best["search_seeds"] == [0]

@@ -33,7 +33,8 @@ def test_bootstrap_interval_contains_mean():
         values = rng.normal(100.0, 15.0, size=5)
         low, high = bootstrap_ci(values)
         assert low <= values.mean() <= high
-        assert low >= values.min() and high <= values.max()
+        assert low >= values.min()
+        assert high <= values.max()
 
 
 def test_bootstrap_fixed_generator_repeats():
@@ -44,7 +45,8 @@ def test_bootstrap_fixed_generator_repeats():
 def test_bootstrap_degenerate_cases():
     assert bootstrap_ci(np.array([3.0, 3.0, 3.0])) == (3.0, 3.0)
     low, high = bootstrap_ci(np.array([3.0]))
-    assert np.isnan(low) and np.isnan(high)
+    assert np.isnan(low)
+    assert np.isnan(high)
 
 
 def test_bootstrap_columns():
@@ -52,7 +54,8 @@ def test_bootstrap_columns():
     low, high = bootstrap_ci(matrix)
     assert low[0] <= matrix[:, 0].mean() <= high[0]
     assert (low[1], high[1]) == (5.0, 5.0)
-    assert np.isnan(low[2]) and np.isnan(high[2])
+    assert np.isnan(low[2])
+    assert np.isnan(high[2])
 
 
 def test_interquartile_mean_exact():
@@ -149,7 +152,8 @@ def test_figures_written(finished_sweep):
     for name in ("revenue", "cumulative_regret", "final_revenue", "prices"):
         for extension in ("png", "svg"):
             path = finished_sweep / "figures" / f"{name}.{extension}"
-            assert path.is_file() and path.stat().st_size > 1000
+            assert path.is_file()
+            assert path.stat().st_size > 1000
 
 
 def test_load_without_manifest(tmp_path):

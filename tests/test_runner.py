@@ -1,8 +1,8 @@
 """Tests of the experiment runner: records, resume, seeds and agreement between backends.
 
 Most tests use a stand-in market and stand-in agents defined here, which are small enough to
-run a whole sweep in well under a second; ``test_real_market_end_to_end`` runs the real
-SingleProduct-v0 market and the registry's agents.
+run a whole sweep in well under a second. ``test_real_agents_pool_matches_serial`` runs the
+real SingleProduct-v0 market and the registry's agents.
 """
 
 from __future__ import annotations
@@ -353,3 +353,15 @@ def test_real_agents_pool_matches_serial(tmp_path):
     serial, pool = _records(tmp_path / "serial"), _records(tmp_path / "pool")
     assert len(serial) == 2 * 3
     pd.testing.assert_frame_equal(serial, pool)
+
+
+def test_agent_budget_override_recorded(tmp_path):
+    agents = [{"name": "greedy"}, {"name": "greedy", "label": "short", "train_steps": 40}]
+    summary = run_experiment(tiny_config(seeds=1, agents=agents), tmp_path, backend="serial", **STANDINS)
+    assert not summary.failures
+    evaluations = read_table(tmp_path, "evaluations")
+    short = evaluations[evaluations["label"] == "short"]
+    assert list(short["planned_step"]) == [0, 32, 40]
+    assert list(evaluations.loc[evaluations["label"] == "greedy", "planned_step"]) == [0, 32, 64, 96]
+    run = json.loads((tmp_path / "runs" / "short__seed-0" / "run.json").read_text())
+    assert run["job"]["train_steps"] == 40
