@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import BaseAgent
-from agents.common import SpacesOnly, load_npz, require_env, save_npz, space_from_config, space_to_config
+from agents.common import SpacesOnly, env_price_bounds, load_npz, require_env, save_npz, space_from_config, space_to_config
 
 
 class _NonLearningAgent(BaseAgent):
@@ -96,10 +96,10 @@ class FixedPriceAgent(_NonLearningAgent):
     def _box_action(self, env: gym.Env) -> np.ndarray:
         if self.price is None:
             raise ValueError("a continuous action space has no price grid; pass price instead of price_index")
-        low = getattr(env.unwrapped, "min_price", None)
-        high = getattr(env.unwrapped, "max_price", None)
-        if low is None or high is None:
+        bounds = env_price_bounds(env)
+        if bounds is None:
             raise ValueError("this env has no min_price and max_price, so a price cannot be turned into an action")
+        low, high = bounds
         if not low <= self.price <= high:
             raise ValueError(f"price {self.price} is outside [min_price, max_price] = [{low}, {high}]")
 

@@ -64,6 +64,20 @@ def env_price_grid(env: Any, n_actions: int) -> np.ndarray:
     return grid
 
 
+def env_price_bounds(env: Any) -> tuple[float, float] | None:
+    """Return the market's (min_price, max_price), or None when it exposes neither.
+
+    Reads ``env.unwrapped.min_price`` and ``max_price``, falling back to the same attributes of
+    ``env.unwrapped.market`` (where SingleProduct-v0 keeps them).
+    """
+    for holder in (env.unwrapped, getattr(env.unwrapped, "market", None)):
+        low = getattr(holder, "min_price", None)
+        high = getattr(holder, "max_price", None)
+        if low is not None and high is not None:
+            return float(low), float(high)
+    return None
+
+
 def env_id(env: Any) -> str | None:
     """Return the registered id of ``env`` (such as ``PricingSim/SingleProduct-v0``), if any."""
     spec = getattr(env, "spec", None)
