@@ -95,8 +95,12 @@ __all__ = [
 # Above this exponent math.exp overflows (float64 max is about exp(709.78)).
 _MAX_EXP_ARGUMENT = 700.0
 
-# Points of the grid that brackets a numeric optimum before the bounded scalar refinement.
+# The numeric optimum: a coarse grid of _GRID_SIZE points (plus as many geometrically spaced
+# ones), then up to _ZOOM_LEVELS finer grids of _ZOOM_GRID_SIZE points, each spanning the two
+# cells around the previous best point, so each level shrinks the interval about 32 times.
 _GRID_SIZE = 4097
+_ZOOM_GRID_SIZE = 65
+_ZOOM_LEVELS = 12
 
 # Tolerance on the sum of segment weights.
 _WEIGHT_SUM_TOLERANCE = 1e-9
@@ -194,27 +198,50 @@ def _lambert_w_of_exp(z: float) -> float:
     return w
 
 
-def _grid_maximize(objective, low: float, high: float) -> float:
-    """Maximize a vectorized ``objective`` on ``[low, high]``: grid, then bounded refinement."""
+def _grid_maximize(objective, low: float, high: float, kinks: Iterable[float] = ()) -> float:
+    """Maximize a vectorized ``objective`` on ``[low, high]`` by a zooming grid search.
+
+    A coarse grid locates the best point; finer grids then zoom into the two cells around it
+    until they shrink to rounding, and a bounded Brent step polishes the result. ``kinks``
+    are prices where the objective may not be smooth; they are compared directly. Zooming
+    finds the global maximum when it lies in the best coarse cell's neighbourhood, so a peak
+    narrower than the coarse grid step elsewhere can be missed.
+    """
     if not high > low:
         return float(low)
 
+    # An even grid, plus a geometric one that resolves features far smaller than the
+    # interval close to its low end (for example a demand that ends just above 0).
+    span = high - low
     grid = np.linspace(low, high, _GRID_SIZE)
-    values = np.asarray(objective(grid), dtype=np.float64)
-    best = int(np.argmax(values))
+    if span * 1e-12 > 0.0:
+        geometric = low + np.geomspace(span * 1e-12, span, _GRID_SIZE)
+        grid = np.unique(np.concatenate([grid, geometric[geometric <= high]]))
 
-    # Refine inside the two grid cells around the best point.
-    left = grid[max(best - 1, 0)]
-    right = grid[min(best + 1, _GRID_SIZE - 1)]
+    best_price, best_value = low, -math.inf
+    for _ in range(_ZOOM_LEVELS):
+        values = np.asarray(objective(grid), dtype=np.float64)
+        best = int(np.argmax(values))
+        if values[best] > best_value:
+            best_price, best_value = float(grid[best]), float(values[best])
+        left = grid[max(best - 1, 0)]
+        right = grid[min(best + 1, grid.size - 1)]
+        if right - left <= 1e-15 * max(1.0, abs(right)):
+            break
+        grid = np.linspace(left, right, _ZOOM_GRID_SIZE)
+
     refined = optimize.minimize_scalar(
         lambda x: -float(objective(x)),
         bounds=(left, right),
         method="bounded",
-        options={"xatol": 1e-12 * max(1.0, abs(right))},
+        options={"xatol": 1e-15 * max(1.0, abs(right))},
     )
-    if refined.success and -refined.fun >= values[best]:
-        return float(refined.x)
-    return float(grid[best])
+    candidates = [best_price]
+    if refined.success:
+        candidates.append(float(refined.x))
+    candidates += [float(k) for k in kinks if low <= k <= high]
+    points = np.asarray(candidates)
+    return float(points[int(np.argmax(np.asarray(objective(points))))])
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,7 +296,9 @@ class DemandModel(ABC):
     def _optimal_price(self, unit_cost: float, bounds: tuple[float, float] | None) -> float:
         # The numeric default: maximize on a bracket that is known to contain the optimum.
         low, high = self._optimum_bracket(unit_cost, bounds)
-        return _grid_maximize(lambda p: self.expected_revenue(p, unit_cost), low, high)
+        return _grid_maximize(
+            lambda p: self.expected_revenue(p, unit_cost), low, high, self._kink_prices()
+        )
 
     def _optimum_bracket(
         self, unit_cost: float, bounds: tuple[float, float] | None
@@ -291,6 +320,10 @@ class DemandModel(ABC):
     def _negligible_demand_price(self) -> float:
         """Return a price above which the purchase probability is negligible (or inf)."""
         return math.inf
+
+    def _kink_prices(self) -> tuple[float, ...]:
+        """Return the finite prices where the purchase probability is not smooth."""
+        return ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{"name": ..., **parameters}``, so ``make_demand(**d)`` rebuilds the model."""
@@ -338,6 +371,9 @@ class LinearDemand(DemandModel):
 
     def _negligible_demand_price(self) -> float:
         return self.choke_price
+
+    def _kink_prices(self) -> tuple[float, ...]:
+        return (self.choke_price,)
 
 
 @dataclass(frozen=True)
@@ -523,6 +559,9 @@ class ConstantElasticityDemand(DemandModel):
             return first_peak, high
         return first_peak, first_peak
 
+    def _kink_prices(self) -> tuple[float, ...]:
+        return tuple(p for p in (self.cap_price, self.floor_price) if math.isfinite(p))
+
     def _negligible_demand_price(self) -> float:
         if self.floor > 0.0:
             return math.inf
@@ -531,8 +570,10 @@ class ConstantElasticityDemand(DemandModel):
 
 def _power_threshold(scale: float, demand: float, elasticity: float) -> float:
     """Return the price where ``scale * p^(-elasticity) == demand``; inf on overflow."""
-    exponent = (math.log(scale) - math.log(demand)) / elasticity
-    return math.exp(exponent) if exponent <= _MAX_EXP_ARGUMENT else math.inf
+    try:
+        return (scale / demand) ** (1.0 / elasticity)
+    except OverflowError:
+        return math.inf
 
 
 # --------------------------------------------------------------------------------------------
@@ -677,6 +718,9 @@ class SegmentMixture(DemandModel):
     def _negligible_demand_price(self) -> float:
         return max(s.model._negligible_demand_price() for s in self.segments)
 
+    def _kink_prices(self) -> tuple[float, ...]:
+        return tuple(sorted({p for s in self.segments for p in s.model._kink_prices()}))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -804,24 +848,35 @@ class ReferencePriceDemand(DemandModel):
         if isinstance(self.base, LogitDemand):
             candidates += self._logit_piece_optima(cost, reference, low, high)
         else:
-            if bounds is None:
-                # NOTE: beyond this price the base demand is negligible, and the shift only
-                # lowers it there when loss_sensitivity >= 0; an estimate, not a proof.
-                high = max(reference, self.base._negligible_demand_price())
-                if not math.isfinite(high):
-                    raise ValueError(
-                        "ReferencePriceDemand: the base model's profit can grow without bound "
-                        "as the price rises, so optimal_price needs finite "
-                        "price_bounds=(low, high); got price_bounds=None"
-                    )
+            # Above the reference the shift only lowers the base probability, so the search
+            # ends where the base's demand is negligible, unless the reference or the base's
+            # own optimum lies further out.
+            # NOTE: "negligible" is a purchase probability below 1e-15; the search assumes
+            # no better profit hides beyond it.
+            demand_ends = max(
+                reference,
+                self.base._optimum_bracket(cost, bounds)[1],
+                self.base._negligible_demand_price(),
+            )
+            if bounds is None and not math.isfinite(demand_ends):
+                raise ValueError(
+                    "ReferencePriceDemand: the base model's profit can grow without bound "
+                    "as the price rises, so optimal_price needs finite "
+                    "price_bounds=(low, high); got price_bounds=None"
+                )
+            high = max(low, min(high, demand_ends))
 
             def profit(p):
                 return self.expected_revenue(p, cost, reference_price=reference)
 
             if low < reference:
-                candidates.append(_grid_maximize(profit, low, min(reference, high)))
+                candidates.append(
+                    _grid_maximize(profit, low, min(reference, high), self.base._kink_prices())
+                )
             if high > reference:
-                candidates.append(_grid_maximize(profit, max(reference, low), high))
+                candidates.append(
+                    _grid_maximize(profit, max(reference, low), high, self.base._kink_prices())
+                )
 
         points = np.asarray(sorted(candidates))
         profits = np.asarray(self.expected_revenue(points, cost, reference_price=reference))
@@ -858,6 +913,9 @@ class ReferencePriceDemand(DemandModel):
 
     def _negligible_demand_price(self) -> float:
         return self.base._negligible_demand_price()
+
+    def _kink_prices(self) -> tuple[float, ...]:
+        return self.base._kink_prices()
 
     def to_dict(self) -> dict[str, Any]:
         return {
