@@ -179,14 +179,15 @@ def execute_job(
     agent_factory = agent_factory or make_agent
     started = time.perf_counter()
 
-    with _single_thread_torch():
-        train_env = env_factory(job.env_id, **job.env_kwargs)
-        eval_env = env_factory(job.env_id, **job.env_kwargs)
-        try:
-            train_env.reset(seed=job.train_env_seed)
-            train_env.action_space.seed(job.train_env_seed % 2**32)
-            agent = agent_factory(job.agent_name, train_env, job.agent_seed, **job.hyperparams)
+    train_env = env_factory(job.env_id, **job.env_kwargs)
+    eval_env = env_factory(job.env_id, **job.env_kwargs)
+    try:
+        train_env.reset(seed=job.train_env_seed)
+        train_env.action_space.seed(job.train_env_seed % 2**32)
+        agent = agent_factory(job.agent_name, train_env, job.agent_seed, **job.hyperparams)
 
+        # Entered after the agent is built, because building an SB3 agent is what imports PyTorch.
+        with _single_thread_torch():
             evaluator = _Evaluator(eval_env, job)
             training: list[dict[str, Any]] = []
             evaluations = [evaluator.evaluate(agent, planned_step=0, eval_index=0)]
@@ -209,9 +210,9 @@ def execute_job(
                 train_seconds += time.perf_counter() - chunk_started
                 planned += chunk
                 evaluations.append(evaluator.evaluate(agent, planned_step=planned, eval_index=len(evaluations)))
-        finally:
-            train_env.close()
-            eval_env.close()
+    finally:
+        train_env.close()
+        eval_env.close()
 
     for row in evaluations + training + evaluator.final_prices:
         row.update(run_id=job.run_id, label=job.label, agent=job.agent_name, seed=job.seed)
@@ -294,10 +295,9 @@ class _Evaluator:
 
 @contextlib.contextmanager
 def _single_thread_torch() -> Iterator[None]:
-    """Hold PyTorch to one thread, so results do not depend on the number of threads."""
-    try:
-        import torch
-    except ImportError:
+    """Hold PyTorch, if it is imported, to one thread so results do not depend on the thread count."""
+    torch = sys.modules.get("torch")
+    if torch is None:
         yield
         return
     previous = torch.get_num_threads()
