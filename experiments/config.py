@@ -246,6 +246,8 @@ class ExperimentConfig(_Model):
             if value < 1:
                 raise ValueError(f"must be a count >= 1 or a non-empty list of seeds, got {value!r}")
             return list(range(value))
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"must be a count >= 1 or a list of seeds, got {value!r}")
         return value
 
     @field_validator("seeds")
@@ -405,8 +407,6 @@ def _describe_errors(error: ValidationError) -> list[tuple[str, str]]:
             message = item["msg"].removeprefix("Value error, ")
             if "got" not in message:
                 message += f", got {item['input']!r}"
-        # Union branches of pydantic show up as extra path parts such as 'list[int]'.
-        loc = [part for part in loc if not (isinstance(part, str) and ("[" in part or part in ("int",)))]
         described.append((format_path(loc), message))
     return described
 

@@ -149,3 +149,18 @@ def test_shipped_configs_valid():
         "oracle", "best-fixed", "random", "epsilon-greedy", "ucb1", "thompson", "q-learning", "dqn", "ppo",
     ]
     assert compare.seeds == [0, 1, 2, 3, 4]
+
+
+def test_seed_type_rejected():
+    with pytest.raises(ConfigError, match=r"seeds: must be a count >= 1 or a list of seeds, got 2.5"):
+        parse_config(config_data(seeds=2.5))
+    with pytest.raises(ConfigError, match=r"seeds: must be a count >= 1 or a list of seeds, got True"):
+        parse_config(config_data(seeds=True))
+
+
+def test_search_space_errors_named():
+    tune = {"ucb1": {"exploration": {"low": 2.0, "high": 1.0}, "prior": {"type": "categorical"}}}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data(tune=tune))
+    assert [path for path, _ in caught.value.errors] == ["tune.ucb1.exploration.high", "tune.ucb1.prior.choices"]
+    assert "must be greater than low (2.0), got 1.0" in str(caught.value)
