@@ -167,7 +167,7 @@ class PredictThenOptimizeAgent(BaseAgent):
         """Predicted purchase probability of one arriving customer at every grid price."""
         import torch
 
-        with torch.no_grad():
+        with torch.no_grad(), single_thread_torch():
             logits = self.model(torch.from_numpy(self.features(observation, self.price_grid)))
         return torch.sigmoid(logits).numpy().ravel()
 
@@ -184,15 +184,16 @@ class PredictThenOptimizeAgent(BaseAgent):
         total = float(trials.sum())
 
         loss = torch.tensor(float("nan"))
-        for _ in range(self.settings["gradient_steps"]):
-            self.optimizer.zero_grad()
-            logits = self.model(x).squeeze(-1)
-            # log q and log(1 - q) through logsigmoid, which stays finite for large logits.
-            log_q = torch.nn.functional.logsigmoid(logits)
-            log_not_q = torch.nn.functional.logsigmoid(-logits)
-            loss = -(successes * log_q + failures * log_not_q).sum() / total
-            loss.backward()
-            self.optimizer.step()
+        with single_thread_torch():
+            for _ in range(self.settings["gradient_steps"]):
+                self.optimizer.zero_grad()
+                logits = self.model(x).squeeze(-1)
+                # log q and log(1 - q) through logsigmoid, which stays finite for large logits.
+                log_q = torch.nn.functional.logsigmoid(logits)
+                log_not_q = torch.nn.functional.logsigmoid(-logits)
+                loss = -(successes * log_q + failures * log_not_q).sum() / total
+                loss.backward()
+                self.optimizer.step()
         return float(loss.detach())
 
     # ----------------------------------------------------------------- acting
