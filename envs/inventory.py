@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
@@ -296,10 +297,10 @@ class InventoryEnv(gym.Env):
         if self._table is not None:
             index = self._actions.discrete_index(action)
             price = self._actions._grid_list[index]
-            demand = self._table.sample_one(index, bits[DRAW_BUYERS])
-            customers = demand + self._table.sample_one(
-                self._n_prices + index, bits[DRAW_NON_BUYERS]
-            )
+            # PoissonTable.sample_one, inlined because this is the hot path.
+            rows = self._table.row_thresholds
+            demand = bisect_left(rows[index], bits[DRAW_BUYERS])
+            customers = demand + bisect_left(rows[self._n_prices + index], bits[DRAW_NON_BUYERS])
         else:
             price = self._actions.price(action)
             demand_array, customers_array = self._sales.sample_sales(

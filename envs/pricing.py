@@ -126,26 +126,35 @@ class PriceActions:
 
     def discrete_index(self, action: Any) -> int:
         """Validate a discrete action and return it as a Python int."""
-        if type(action) is not int:
-            if isinstance(action, np.ndarray) and action.size == 1 and action.ndim <= 1:
-                action = action.reshape(()).item()
-            if isinstance(action, bool) or not isinstance(action, (Integral, Real)):
-                raise ValueError(
-                    f"Invalid action {action!r}: expected an integer price index in "
-                    f"[0, {self.n_prices - 1}]."
-                )
-            if isinstance(action, Real) and not isinstance(action, Integral):
-                if not math.isfinite(action) or action != int(action):
-                    raise ValueError(
-                        f"Invalid action {action!r}: expected an integer price index in "
-                        f"[0, {self.n_prices - 1}]."
-                    )
-            action = int(action)
-        if not 0 <= action < self.n_prices:
+        # Fast paths first: this runs on every step, and Gymnasium samples numpy integers.
+        if type(action) is int:
+            index = action
+        elif isinstance(action, np.integer):
+            index = int(action)
+        else:
+            index = self._coerce_index(action)
+        if not 0 <= index < self.n_prices:
             raise ValueError(
                 f"Invalid action {action!r}: price index must lie in [0, {self.n_prices - 1}]."
             )
-        return action
+        return index
+
+    def _coerce_index(self, action: Any) -> int:
+        """Turn a 0-d or 1-element array, or an integral float, into an int, or raise."""
+        value = action
+        if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 1:
+            value = value.reshape(()).item()
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Integral, Real)):
+            raise ValueError(
+                f"Invalid action {action!r}: expected an integer price index in "
+                f"[0, {self.n_prices - 1}]."
+            )
+        if not isinstance(value, Integral) and (not math.isfinite(value) or value != int(value)):
+            raise ValueError(
+                f"Invalid action {action!r}: expected an integer price index in "
+                f"[0, {self.n_prices - 1}]."
+            )
+        return int(value)
 
     def continuous_price(self, action: Any) -> float:
         """Validate a continuous action in [-1, 1] and return the price it posts."""

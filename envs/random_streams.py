@@ -169,7 +169,8 @@ class PoissonTable:
         # bits <= F(k) * 2**53 holds exactly when bits <= floor(F(k) * 2**53), because
         # bits is an integer and scaling by a power of two is exact.
         thresholds = np.floor(cdf * 2.0**53).astype(np.int64)
-        self._rows = [row.tolist() for row in thresholds]
+        # Python lists of the thresholds, one per row, for ``bisect`` in scalar markets.
+        self.row_thresholds = [row.tolist() for row in thresholds]
         self._thresholds = thresholds.ravel()
 
         self._guide: np.ndarray | None = None
@@ -216,4 +217,4 @@ class PoissonTable:
 
     def sample_one(self, row: int, bits: int) -> int:
         """Draw one variate of Poisson(``means[row]``) from ``bits`` with Python integers."""
-        return bisect_left(self._rows[row], bits)
+        return bisect_left(self.row_thresholds[row], bits)

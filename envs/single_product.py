@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
@@ -410,8 +411,10 @@ class SingleProductEnv(gym.Env):
         if self._table is not None:
             index = self._actions.discrete_index(action)
             price = self._actions._grid_list[index]
-            units = self._table.sample_one(index, bits[DRAW_BUYERS])
-            customers = units + self._table.sample_one(self._n_prices + index, bits[DRAW_NON_BUYERS])
+            # PoissonTable.sample_one, inlined because this is the hot path.
+            rows = self._table.row_thresholds
+            units = bisect_left(rows[index], bits[DRAW_BUYERS])
+            customers = units + bisect_left(rows[self._n_prices + index], bits[DRAW_NON_BUYERS])
             oracle_reward = self._stationary_oracle_reward
             if oracle_reward is None:
                 oracle_reward = self._stationary_oracle_reward = float(
