@@ -9,7 +9,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from scipy.special import expit
+
+from envs.calibration.logit import LogitDemandModel
 from envs.calibration.model_io import SavedModel, load_model
+from envs.pricing import PriceActions
 
 MAX_POPULATION = 5_000
 MAX_SCENARIOS = 2_000
@@ -135,6 +139,7 @@ class CalibratedEnv(gym.Env):
         else:
             self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
         self._build_observation_space()
+        self.market = _FixedPriceView(self)
 
         self._period = 0
         self._scenario = 0
@@ -188,6 +193,8 @@ class CalibratedEnv(gym.Env):
     def focal_probabilities(self, prices: np.ndarray, scenario_prices: np.ndarray, scenario_promotions: np.ndarray) -> np.ndarray:
         """Return the probability that each population user buys the focal item, ``(len(prices), U)``."""
         prices = np.asarray(prices, dtype=float)
+        if isinstance(self.demand_model, LogitDemandModel):
+            return self._logit_focal_probabilities(prices, scenario_prices, scenario_promotions)
         n_prices, n_users = prices.shape[0], self.population.size
         grid = np.repeat(scenario_prices[None, :], n_prices * n_users, axis=0)
         grid[:, self.focal_index] = np.repeat(prices, n_users)
@@ -195,6 +202,43 @@ class CalibratedEnv(gym.Env):
         users = np.tile(self.population, n_prices)
         probabilities = self.demand_model.choice_probabilities(grid, promotions, users)[:, self.focal_index]
         return np.clip(probabilities, 0.0, 1.0).reshape(n_prices, n_users)
+
+    def _logit_focal_probabilities(
+        self, prices: np.ndarray, scenario_prices: np.ndarray, scenario_promotions: np.ndarray
+    ) -> np.ndarray:
+        # The same formula as LogitDemandModel.choice_probabilities, but the competitors'
+        # utilities are computed once per user instead of once per (price, user).
+        model = self.demand_model
+        utilities = model.utilities(
+            np.broadcast_to(scenario_prices, (self.population.size, scenario_prices.size)),
+            np.broadcast_to(scenario_promotions, (self.population.size, *scenario_promotions.shape)),
+            self.population,
+        )
+        focal_promotion = float(scenario_promotions[self.focal_index] @ model.gamma) if model.gamma.size else 0.0
+        slope = model.user_price_coefficients(self.population)[:, self.focal_index]
+        focal = model.alpha[self.focal_index] + focal_promotion + prices[:, None] * slope[None, :]
+        if model.kind != "choices":
+            return expit(focal)
+        competitors = utilities[:, self._competitor_index]
+        shift = np.maximum(competitors.max(axis=1), focal.max(axis=0))
+        others = np.exp(competitors - shift[:, None]).sum(axis=1)
+        own = np.exp(focal - shift[None, :])
+        return own / (own + others[None, :])
+
+    def fixed_price_returns(self, prices: np.ndarray) -> np.ndarray:
+        """Return the expected episode reward of posting each price in every period."""
+        prices = np.asarray(prices, dtype=float)
+        keys, counts = self._unique_scenarios()
+        total = np.zeros(prices.size)
+        j = len(self.items)
+        for key, count in zip(keys, counts):
+            probabilities = self.focal_probabilities(prices, key[:j], key[j:].reshape(j, -1))
+            total += count * (prices - self.unit_cost) * (probabilities @ self.population_weights)
+        return self.horizon * self.arrival_rate * total / counts.sum()
+
+    def _unique_scenarios(self) -> tuple[np.ndarray, np.ndarray]:
+        keys = np.concatenate([self.scenario_prices, self.scenario_promotions.reshape(len(self.scenario_prices), -1)], axis=1)
+        return np.unique(keys, axis=0, return_counts=True)
 
     def expected_revenues(self, prices: np.ndarray, scenario: int) -> np.ndarray:
         """Return the expected reward of each price in the given competitor scenario."""
@@ -269,8 +313,7 @@ class CalibratedEnv(gym.Env):
     def expected_return_of_oracle(self) -> float:
         """Return the oracle's expected episode reward, exact over the scenario pool."""
         if self._expected_return is None:
-            keys = np.concatenate([self.scenario_prices, self.scenario_promotions.reshape(len(self.scenario_prices), -1)], axis=1)
-            unique, counts = np.unique(keys, axis=0, return_counts=True)
+            unique, counts = self._unique_scenarios()
             best = np.empty(len(unique))
             j = len(self.items)
             for row, key in enumerate(unique):
@@ -308,6 +351,20 @@ class CalibratedOracle:
 
     def expected_return(self) -> float:
         return self.env.expected_return_of_oracle()
+
+
+class _FixedPriceView:
+    """The part of a market that ``envs.oracles.best_fixed_price_policy`` reads."""
+
+    def __init__(self, env: CalibratedEnv):
+        self.actions = PriceActions(env.action_type, env.price_grid)
+        self.unit_cost = env.unit_cost
+        self.fixed_price_returns = env.fixed_price_returns
+        self.demand = self
+
+    def optimal_price(self, unit_cost: float = 0.0, price_bounds: tuple[float, float] | None = None) -> float:
+        # The calibrated demand has no closed-form optimum; the candidate grid is searched instead.
+        raise ValueError("the calibrated demand model has no closed-form optimal price")
 
 
 def _check_positive_int(name: str, value) -> None:

@@ -137,3 +137,26 @@ def test_calibrate_command_bad_file(tmp_path, capsys):
     assert code == 2
     assert "looks delimited by ';'" in capsys.readouterr().err
     assert not (tmp_path / "model").exists()
+
+
+def test_best_fixed_price_policy_on_calibrated(model_dir):
+    from envs.oracles import best_fixed_price_policy
+
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, unit_cost=1.0).unwrapped
+    fixed = best_fixed_price_policy(env)
+    returns = env.fixed_price_returns(env.price_grid)
+    assert fixed.expected_return() == pytest.approx(returns.max())
+    # Adapting to competitor prices can only help, so the oracle earns at least as much.
+    assert env.oracle().expected_return() >= fixed.expected_return() - 1e-9
+
+
+def test_logit_shortcut_matches_generic_path(model_dir):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, unit_cost=1.0).unwrapped
+    scenario_prices, scenario_promotions = env.scenario_prices[0], env.scenario_promotions[0]
+    fast = env.focal_probabilities(env.price_grid, scenario_prices, scenario_promotions)
+    n_users = env.population.size
+    grid = np.repeat(scenario_prices[None, :], env.price_grid.size * n_users, axis=0)
+    grid[:, env.focal_index] = np.repeat(env.price_grid, n_users)
+    promotions = np.broadcast_to(scenario_promotions, (grid.shape[0], *scenario_promotions.shape))
+    generic = env.demand_model.choice_probabilities(grid, promotions, np.tile(env.population, env.price_grid.size))
+    assert np.allclose(fast, generic[:, env.focal_index].reshape(env.price_grid.size, n_users))
