@@ -141,21 +141,28 @@ class StateDiscretizer:
         return np.ravel_multi_index(cells.T, self.bins_per_component, mode="clip").astype(np.int64)
 
     def state_labels(self) -> list[str]:
-        """Return a short label for every state, such as ``"[0.2, 0.4)"``, for plots."""
+        """Return a short label for every state, such as ``"obs[0] in [5, 5.5)"``, for plots.
+
+        Components with a single bin are the same in every state and are left out.
+        """
         per_component = []
         for i, n in enumerate(self.bins_per_component):
-            if self.kind != "box":
+            if self.kind == "discrete":
                 per_component.append([str(k) for k in range(n)])
+                continue
+            if self.kind == "multidiscrete":
+                per_component.append([f"obs[{i}] = {k}" for k in range(n)])
                 continue
             e = self.edges[i]
             lower = ["-inf" if k == 0 else f"{e[k - 1]:.3g}" for k in range(n)]
             upper = ["inf" if k == n - 1 else f"{e[k]:.3g}" for k in range(n)]
-            per_component.append([f"[{lo}, {hi})" for lo, hi in zip(lower, upper)])
+            per_component.append([f"obs[{i}] in [{lo}, {hi})" for lo, hi in zip(lower, upper)])
 
         labels = []
         for state in range(self.n_states):
             cell = np.unravel_index(state, self.bins_per_component)
-            labels.append(" x ".join(per_component[i][k] for i, k in enumerate(cell)))
+            parts = [per_component[i][k] for i, k in enumerate(cell) if self.bins_per_component[i] > 1]
+            labels.append(", ".join(parts) if parts else "every observation")
         return labels
 
     def config(self) -> dict[str, Any]:

@@ -104,7 +104,13 @@ def test_explicit_edges():
     discretizer = StateDiscretizer(space, edges=[[0.0, 1.0]])
     assert discretizer.n_states == 3
     assert [discretizer.transform([v]) for v in (-1.0, 0.0, 0.5, 1.0, 9.0)] == [0, 1, 1, 2, 2]
-    assert discretizer.state_labels() == ["[-inf, 0)", "[0, 1)", "[1, inf)"]
+    assert discretizer.state_labels() == ["obs[0] in [-inf, 0)", "obs[0] in [0, 1)", "obs[0] in [1, inf)"]
+
+
+def test_state_labels_skip_single_bin_components():
+    space = gym.spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float64)
+    assert StateDiscretizer(space, bins=[1, 2]).state_labels() == ["obs[1] in [-inf, 0.5)", "obs[1] in [0.5, inf)"]
+    assert StateDiscretizer(space, bins=1).state_labels() == ["every observation"]
 
 
 def test_infinite_bounds_need_edges():
