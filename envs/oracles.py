@@ -24,8 +24,7 @@ import itertools
 from typing import Any
 
 import numpy as np
-from scipy.special import pdtrc
-from scipy.stats import poisson
+from scipy.special import gammaln, pdtrc, xlogy
 
 from envs.pricing import PriceActions
 
@@ -278,6 +277,11 @@ def brute_force_reference_return(market: Any) -> tuple[float, tuple[float, ...]]
 # Inventory: exact dynamic programming
 
 
+def poisson_pmf(counts: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Return the Poisson pmf ``P(D = counts)`` for ``D ~ Poisson(means)``, broadcast."""
+    return np.exp(xlogy(counts, means) - means - gammaln(counts + 1.0))
+
+
 def inventory_demand_tables(
     prices: np.ndarray, means: np.ndarray, stock: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -286,7 +290,7 @@ def inventory_demand_tables(
     ``D_j`` is Poisson(``means[j]``), the demand at price ``prices[j]``.
     """
     demand = np.arange(stock + 1, dtype=np.float64)
-    pmf = poisson.pmf(demand[:, None], means[None, :])
+    pmf = poisson_pmf(demand[:, None], means[None, :])
     # Flush negligible probabilities to zero: subnormal floats make the matrix products of
     # the dynamic program over a hundred times slower, and these terms change no value.
     pmf[pmf < _NEGLIGIBLE_PROBABILITY] = 0.0
@@ -362,10 +366,10 @@ def brute_force_inventory_value(
     for j, mean in enumerate(means):
         for c in range(1, stock + 1):
             for d in range(c):
-                probability = poisson.pmf(d, mean)
+                probability = float(poisson_pmf(np.float64(d), mean))
                 transition[j, c, c - d] += probability
                 sales[j, c] += d * probability
-            sell_out = poisson.sf(c - 1, mean)
+            sell_out = float(pdtrc(c - 1, mean))
             transition[j, c, 0] += sell_out
             sales[j, c] += c * sell_out
     transition[:, 0, 0] = 1.0
