@@ -54,9 +54,16 @@ def _check_generator(owner: str, rng: object) -> np.random.Generator:
     return rng
 
 
+def _shape(size: int | tuple[int, ...] | None) -> tuple:
+    if size is None:
+        return ()
+    if isinstance(size, tuple):
+        return size
+    return (size,)
+
+
 def _check_size(owner: str, size: int | tuple[int, ...] | None) -> None:
-    shape = () if size is None else (size if isinstance(size, tuple) else (size,))
-    for dim in shape:
+    for dim in _shape(size):
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 0:
             raise ValueError(
                 f"{owner}: size must be None, a non-negative int or a tuple of them, got {size!r}"
@@ -155,7 +162,7 @@ def _draw_constant_elasticity(
 
 
 def _draw_mixture(model: SegmentMixture, rng: np.random.Generator, size) -> np.ndarray:
-    shape = () if size is None else (size if isinstance(size, tuple) else (size,))
+    shape = _shape(size)
     count = int(np.prod(shape, dtype=np.int64))
 
     labels = rng.choice(len(model.segments), size=count, p=model.weights / model.weights.sum())

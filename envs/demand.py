@@ -43,10 +43,10 @@ Models, their formulas and their optimum ``p* = argmax_p R(p)``:
     responds by its own model, ``P(p) = sum_k w_k P_k(p)``. ``market_size`` defaults to
     ``sum_k w_k M_k``, so when every segment has the same market size ``M`` the expected
     demand is the weighted sum of the segments' demands. Otherwise the segments' market sizes
-    only set that default. The optimum is numeric: each segment's profit is nondecreasing
+    only set that default. The optimum is numeric. Each segment's profit is nondecreasing
     below its own optimum and nonincreasing above it, so the mixture's optimum lies between
-    the smallest and the largest segment optimum, where a 4,097-point grid and a bounded
-    scalar refinement find it.
+    the smallest and the largest segment optimum. A zooming grid search over that interval
+    finds it, unless a peak there is narrower than the first grid's step.
 
 ``ReferencePriceDemand(base, memory=theta, gain_sensitivity, loss_sensitivity)``
     Customers compare the posted price ``p`` with a reference price ``r`` and the comparison
@@ -95,9 +95,9 @@ __all__ = [
 # Above this exponent math.exp overflows (float64 max is about exp(709.78)).
 _MAX_EXP_ARGUMENT = 700.0
 
-# The numeric optimum: a coarse grid of _GRID_SIZE points (plus as many geometrically spaced
-# ones), then up to _ZOOM_LEVELS finer grids of _ZOOM_GRID_SIZE points, each spanning the two
-# cells around the previous best point, so each level shrinks the interval about 32 times.
+# The numeric optimum starts from a grid of _GRID_SIZE even and as many geometric points.
+# Up to _ZOOM_LEVELS finer grids of _ZOOM_GRID_SIZE points follow. Each spans the two cells
+# around the previous best point, so each level shrinks the interval 32 times.
 _GRID_SIZE = 4097
 _ZOOM_GRID_SIZE = 65
 _ZOOM_LEVELS = 12
@@ -201,11 +201,10 @@ def _lambert_w_of_exp(z: float) -> float:
 def _grid_maximize(objective, low: float, high: float, kinks: Iterable[float] = ()) -> float:
     """Maximize a vectorized ``objective`` on ``[low, high]`` by a zooming grid search.
 
-    A coarse grid locates the best point; finer grids then zoom into the two cells around it
+    A coarse grid locates the best point. Finer grids then zoom into the two cells around it
     until they shrink to rounding, and a bounded Brent step polishes the result. ``kinks``
-    are prices where the objective may not be smooth; they are compared directly. Zooming
-    finds the global maximum when it lies in the best coarse cell's neighbourhood, so a peak
-    narrower than the coarse grid step elsewhere can be missed.
+    are prices where the objective may not be smooth, and they are compared directly. The
+    search misses a global maximum only if its peak is narrower than the coarse grid step.
     """
     if not high > low:
         return float(low)
@@ -265,7 +264,7 @@ class DemandModel(ABC):
 
     def expected_demand(self, prices: ArrayLike) -> np.ndarray | np.float64:
         """Return expected units sold per period, ``market_size * purchase_probability``."""
-        return _result(self.market_size * np.asarray(self.purchase_probability(prices)))
+        return self.market_size * self.purchase_probability(prices)
 
     def expected_revenue(
         self, prices: ArrayLike, unit_cost: ArrayLike = 0.0
@@ -275,8 +274,7 @@ class DemandModel(ABC):
         With the default ``unit_cost=0`` this is expected revenue.
         """
         prices = _as_prices(prices)
-        demand = np.asarray(self.expected_demand(prices))
-        return _result((prices - np.asarray(unit_cost, dtype=np.float64)) * demand)
+        return _result((prices - unit_cost) * self.expected_demand(prices))
 
     def optimal_price(
         self,
@@ -359,12 +357,14 @@ class LinearDemand(DemandModel):
 
     @property
     def choke_price(self) -> float:
-        """The price ``a / b`` from which nobody buys."""
+        """The price ``a / b`` at and above which demand is zero."""
         return self.intercept / self.slope
 
     def purchase_probability(self, prices: ArrayLike) -> np.ndarray | np.float64:
         prices = _as_prices(prices)
-        return _result(np.clip(1.0 - (self.slope / self.intercept) * prices, 0.0, 1.0))
+        # np.minimum and np.maximum are much faster than np.clip on scalars.
+        share = 1.0 - (self.slope / self.intercept) * prices
+        return _result(np.minimum(np.maximum(share, 0.0), 1.0))
 
     def _optimal_price(self, unit_cost: float, bounds: tuple[float, float] | None) -> float:
         return _clip(0.5 * (self.choke_price + unit_cost), bounds)
@@ -499,17 +499,24 @@ class ConstantElasticityDemand(DemandModel):
             return math.inf
         return _power_threshold(self.scale, self.floor, self.elasticity)
 
-    def expected_demand(self, prices: ArrayLike) -> np.ndarray | np.float64:
-        prices = _as_prices(prices)
-        positive = prices > 0
-        with np.errstate(divide="ignore", over="ignore"):
-            raw = self.scale * np.power(np.where(positive, prices, 1.0), -self.elasticity)
-        demand = np.where(positive, np.clip(raw, self.floor, self.cap), self.cap)
-        # NaN prices fail `prices > 0` and would read as the cap; keep them NaN instead.
-        return _result(np.where(np.isnan(prices), np.nan, demand))
-
     def purchase_probability(self, prices: ArrayLike) -> np.ndarray | np.float64:
-        return _result(np.asarray(self.expected_demand(prices)) / self.cap)
+        prices = _as_prices(prices)
+        cap_price = self.cap_price
+
+        if 0.0 < cap_price < math.inf:
+            # D / cap = (max(p, p_cap) / p_cap)^(-eps): exactly 1 where the cap binds, never
+            # overflowing, and NaN for NaN prices because np.maximum propagates NaN.
+            share = np.power(np.maximum(prices, cap_price) / cap_price, -self.elasticity)
+        elif cap_price == math.inf:
+            # (A / cap)^(1 / eps) overflowed, so the cap binds at every price.
+            share = np.where(np.isnan(prices), np.nan, 1.0)
+        else:
+            # (A / cap)^(1 / eps) underflowed to 0, so the cap binds only at p <= 0.
+            with np.errstate(divide="ignore", over="ignore"):
+                raw = (self.scale / self.cap) * np.power(np.abs(prices), -self.elasticity)
+            share = np.where(prices <= 0.0, 1.0, np.minimum(raw, 1.0))
+
+        return _result(np.maximum(share, self.floor / self.cap))
 
     def _candidates(self, unit_cost: float, low: float, high: float) -> list[float]:
         points = [low, high, self.cap_price, self.floor_price]
@@ -522,8 +529,8 @@ class ConstantElasticityDemand(DemandModel):
         return ValueError(
             "ConstantElasticityDemand: expected profit grows without bound as the price rises "
             f"(floor={self.floor!r}, elasticity={self.elasticity!r}, unit_cost={unit_cost!r}), "
-            "so an optimum exists only inside finite price_bounds=(low, high); a bounded "
-            "optimum needs floor == 0 and elasticity > 1 or explicit price_bounds"
+            "so it has an optimum only inside finite bounds: pass price_bounds=(low, high), "
+            "or use floor=0 and elasticity > 1"
         )
 
     def _optimal_price(self, unit_cost: float, bounds: tuple[float, float] | None) -> float:
@@ -701,11 +708,11 @@ class SegmentMixture(DemandModel):
 
     def purchase_probability(self, prices: ArrayLike) -> np.ndarray | np.float64:
         prices = _as_prices(prices)
-        total = np.zeros_like(prices)
+        total = 0.0
         for segment in self.segments:
-            total = total + segment.weight * np.asarray(segment.model.purchase_probability(prices))
+            total = total + segment.weight * segment.model.purchase_probability(prices)
         # Weights may sum to 1 only within rounding.
-        return _result(np.clip(total, 0.0, 1.0))
+        return _result(np.minimum(np.maximum(total, 0.0), 1.0))
 
     def _optimum_bracket(
         self, unit_cost: float, bounds: tuple[float, float] | None
@@ -798,16 +805,19 @@ class ReferencePriceDemand(DemandModel):
         prices = _as_prices(prices)
         if reference_price is None:
             return self.base.purchase_probability(prices)
-        shift = np.asarray(self.utility_shift(prices, reference_price))
-        prices = np.broadcast_to(prices, shift.shape)
+
+        reference = _as_prices(reference_price)
+        gain = self.gain_sensitivity * np.maximum(reference - prices, 0.0)
+        shift = gain - self.loss_sensitivity * np.maximum(prices - reference, 0.0)
+        if shift.shape != prices.shape:
+            prices = np.broadcast_to(prices, shift.shape)
         return _result(special.expit(self.base._log_odds(prices) + shift))
 
     def expected_demand(
         self, prices: ArrayLike, reference_price: ArrayLike | None = None
     ) -> np.ndarray | np.float64:
         """Return expected units per period, ``market_size * purchase_probability``."""
-        probability = np.asarray(self.purchase_probability(prices, reference_price))
-        return _result(self.market_size * probability)
+        return self.market_size * self.purchase_probability(prices, reference_price)
 
     def expected_revenue(
         self,
@@ -821,8 +831,7 @@ class ReferencePriceDemand(DemandModel):
         ``reference_price`` by keyword.
         """
         prices = _as_prices(prices)
-        demand = np.asarray(self.expected_demand(prices, reference_price))
-        return _result((prices - np.asarray(unit_cost, dtype=np.float64)) * demand)
+        return _result((prices - unit_cost) * self.expected_demand(prices, reference_price))
 
     def optimal_price(
         self,

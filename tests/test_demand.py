@@ -191,9 +191,7 @@ def test_batch_shapes(model):
     np.testing.assert_array_equal(
         model.purchase_probability(matrix)[1], model.purchase_probability(matrix[1])
     )
-    assert model.purchase_probability(matrix[1, 2]) == scalar * 0 + model.purchase_probability(
-        matrix[1, 2]
-    )
+    assert model.purchase_probability(matrix)[0, 0] == model.purchase_probability(0.0)
 
 
 def test_reference_broadcasts_prices_against_references():
@@ -219,9 +217,9 @@ def test_nan_price_gives_nan():
 # Closed-form optima against a dense numeric search
 
 
-# Tolerance: the closed form must earn at least the best grid profit minus a relative 1e-12
-# (rounding), and lie within two grid steps of the best grid point, because on a grid of
-# step h the true optimum is within h of the best grid point for a unimodal profit.
+# Tolerance: the closed form must earn at least the best grid profit, less a relative 1e-12
+# for rounding. It must also lie within two grid steps of the best grid point, because for
+# a unimodal profit the true optimum is within one step h of the best point of a grid.
 CLOSED_FORM_CASES = [
     (LinearDemand(100.0, 10.0), 0.0, 20.0),
     (LinearDemand(100.0, 10.0), 4.0, 20.0),
@@ -296,9 +294,8 @@ def test_bounded_optimum_beats_grid(model, unit_cost, low, width):
     price = model.optimal_price(unit_cost, bounds)
     _, grid_profit, _ = dense_argmax(model, unit_cost, *bounds, n=20_001)
 
-    # Closed forms are exact; the mixture's numeric search refines the best of 4,097 grid
-    # points, so it matches a 20,001-point grid up to rounding unless a peak is narrower
-    # than its grid step.
+    # Closed forms are exact. The mixture's zooming search matches a 20,001-point grid up to
+    # rounding unless a peak is narrower than the search's first grid step.
     tolerance = 1e-9 * max(1.0, abs(grid_profit))
     assert model.expected_revenue(price, unit_cost) >= grid_profit - tolerance
 
@@ -455,7 +452,10 @@ def test_mixture_two_peaked_optimum_matches_grid():
     unit_cost=finite(0.0, 20.0),
 )
 def test_mixture_optimum_within_segment_optima(models, unit_cost):
-    mixture = SegmentMixture([(1.0 / len(models), model) for model in models[:-1]] + [(1.0 - (len(models) - 1) / len(models), models[-1])])
+    weight = 1.0 / len(models)
+    segments = [(weight, model) for model in models[:-1]]
+    segments.append((1.0 - weight * (len(models) - 1), models[-1]))
+    mixture = SegmentMixture(segments)
     optima = [model.optimal_price(unit_cost) for model in models]
     price = mixture.optimal_price(unit_cost)
 
@@ -530,8 +530,15 @@ def test_reference_shift_on_other_bases(base):
     shifted = model.purchase_probability(prices, 2.0)
     expected = special.expit(special.logit(base.purchase_probability(prices)) + [0.4, 0.0, -0.9])
     np.testing.assert_allclose(shifted, expected, rtol=1e-9)
-    # Base probabilities of exactly 0 stay 0: nobody buys above the linear choke price.
-    assert model.purchase_probability(50.0, 100.0) == 0.0 if base.name == "linear" else True
+
+
+def test_reference_shift_keeps_zero_demand():
+    # A base probability of exactly 0 has log-odds -inf, so no discount makes customers buy
+    # above the linear choke price.
+    model = ReferencePriceDemand(LinearDemand(100.0, 10.0), gain_sensitivity=5.0)
+
+    assert model.purchase_probability(50.0, 100.0) == 0.0
+    assert model.purchase_probability(0.0, 0.0) == 1.0
 
 
 def test_reference_none_means_base():
@@ -578,8 +585,8 @@ def test_reference_numeric_optimum_matches_grid(base, bounds, reference):
     grid = np.linspace(low, high, 200_001)
     profit = model.expected_revenue(grid, 1.0, reference_price=reference)
 
-    # Tolerance: the grid search plus bounded refinement lands within rounding of the best
-    # profit; relative 1e-9 allows for the refinement's stopping rule.
+    # Tolerance: the zooming search lands within rounding of the best profit, and a relative
+    # 1e-9 allows for its stopping rule.
     assert model.expected_revenue(price, 1.0, reference_price=reference) >= profit.max() * (1 - 1e-9)
 
 
