@@ -129,6 +129,8 @@ def write_atomically(path: Path, write: Any) -> Path:
     tmp_path = Path(tmp_name)
     try:
         write(tmp_path)
+        # mkstemp creates the file readable by its owner only; give it the usual mode.
+        os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
