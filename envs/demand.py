@@ -102,6 +102,9 @@ _GRID_SIZE = 4097
 _ZOOM_GRID_SIZE = 65
 _ZOOM_LEVELS = 12
 
+# Reference-price shifts of the log-odds are clipped to +-this (expit saturates long before).
+_MAX_LOG_ODDS_SHIFT = 1e300
+
 # Tolerance on the sum of segment weights.
 _WEIGHT_SUM_TOLERANCE = 1e-9
 
@@ -304,10 +307,18 @@ class DemandModel(ABC):
         """Return ``(low, high)``: profit is nondecreasing below ``low`` and nonincreasing
         above ``high`` (within ``bounds`` when given).
 
-        The default suits models with unimodal profit and a closed-form optimum.
+        The default knows nothing of the profit's shape, so it returns the bounds, or
+        ``(0, price where demand becomes negligible)`` without them.
         """
-        price = self._optimal_price(unit_cost, bounds)
-        return price, price
+        if bounds is not None:
+            return bounds
+        high = self._negligible_demand_price()
+        if not math.isfinite(high):
+            raise ValueError(
+                f"{type(self).__name__}: optimal_price has no search range for this model, "
+                "so pass price_bounds=(low, high)"
+            )
+        return 0.0, high
 
     def _log_odds(self, prices: np.ndarray) -> np.ndarray:
         """Return ``log(P / (1 - P))``, infinite where ``P`` is exactly 0 or 1."""
@@ -333,8 +344,18 @@ class DemandModel(ABC):
 # Models with a closed-form optimum
 
 
+class _UnimodalProfit:
+    """Mixin for models whose profit rises up to the closed-form optimum and falls after it."""
+
+    def _optimum_bracket(
+        self, unit_cost: float, bounds: tuple[float, float] | None
+    ) -> tuple[float, float]:
+        price = self._optimal_price(unit_cost, bounds)  # type: ignore[attr-defined]
+        return price, price
+
+
 @dataclass(frozen=True)
-class LinearDemand(DemandModel):
+class LinearDemand(_UnimodalProfit, DemandModel):
     """Linear demand ``D(p) = max(0, a - b p)``: ``a`` customers, all gone at ``a / b``.
 
     Args:
@@ -362,8 +383,9 @@ class LinearDemand(DemandModel):
 
     def purchase_probability(self, prices: ArrayLike) -> np.ndarray | np.float64:
         prices = _as_prices(prices)
-        # np.minimum and np.maximum are much faster than np.clip on scalars.
-        share = 1.0 - (self.slope / self.intercept) * prices
+        # Dividing last keeps a tiny intercept from overflowing slope / intercept, which would
+        # give inf * 0 = NaN at price 0. np.minimum and np.maximum beat np.clip on scalars.
+        share = (self.intercept - self.slope * prices) / self.intercept
         return _result(np.minimum(np.maximum(share, 0.0), 1.0))
 
     def _optimal_price(self, unit_cost: float, bounds: tuple[float, float] | None) -> float:
@@ -377,7 +399,7 @@ class LinearDemand(DemandModel):
 
 
 @dataclass(frozen=True)
-class LogitDemand(DemandModel):
+class LogitDemand(_UnimodalProfit, DemandModel):
     """Logit purchase probability ``P(p) = 1 / (1 + exp(-(alpha - beta p)))``.
 
     Args:
@@ -414,7 +436,7 @@ class LogitDemand(DemandModel):
 
 
 @dataclass(frozen=True)
-class ExponentialDemand(DemandModel):
+class ExponentialDemand(_UnimodalProfit, DemandModel):
     """Exponential intensity ``lambda(p) = lambda0 exp(-alpha p)`` (Gallego and van Ryzin, 1994).
 
     Args:
@@ -512,7 +534,7 @@ class ConstantElasticityDemand(DemandModel):
             share = np.where(np.isnan(prices), np.nan, 1.0)
         else:
             # (A / cap)^(1 / eps) underflowed to 0, so the cap binds only at p <= 0.
-            with np.errstate(divide="ignore", over="ignore"):
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
                 raw = (self.scale / self.cap) * np.power(np.abs(prices), -self.elasticity)
             share = np.where(prices <= 0.0, 1.0, np.minimum(raw, 1.0))
 
@@ -809,6 +831,8 @@ class ReferencePriceDemand(DemandModel):
         reference = _as_prices(reference_price)
         gain = self.gain_sensitivity * np.maximum(reference - prices, 0.0)
         shift = gain - self.loss_sensitivity * np.maximum(prices - reference, 0.0)
+        # An overflowing shift (inf) added to infinite base log-odds would give NaN.
+        shift = np.minimum(np.maximum(shift, -_MAX_LOG_ODDS_SHIFT), _MAX_LOG_ODDS_SHIFT)
         if shift.shape != prices.shape:
             prices = np.broadcast_to(prices, shift.shape)
         return _result(special.expit(self.base._log_odds(prices) + shift))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -206,6 +207,38 @@ def test_reference_broadcasts_prices_against_references():
     assert isinstance(model.purchase_probability(4.0, 6.0), np.float64)
     with pytest.raises(ValueError, match="broadcast"):
         model.purchase_probability(np.ones(3), np.ones(4))
+
+
+def test_extreme_parameters_stay_finite():
+    prices = np.array([0.0, 1e-300, 1.0, 1e300])
+    models = [
+        LinearDemand(intercept=1e-300, slope=1e10),
+        LinearDemand(intercept=1e300, slope=1e-300),
+        LogitDemand(alpha=1e300, beta=1e300),
+        ExponentialDemand(base_rate=1e300, sensitivity=1e300),
+        ConstantElasticityDemand(scale=1e-300, elasticity=1e-3, cap=1e300),
+        ConstantElasticityDemand(scale=1e300, elasticity=1e-3, cap=1e-300),
+    ]
+    for model in models:
+        # Products such as slope * price overflow to inf here and numpy warns, but the
+        # probability saturates correctly. The hot path skips np.errstate, which costs
+        # about as much as the whole call.
+        with np.errstate(over="ignore"):
+            probability = np.asarray(model.purchase_probability(prices))
+        assert np.all(np.isfinite(probability)), model
+        assert np.all((probability >= 0.0) & (probability <= 1.0)), model
+
+
+def test_reference_extreme_shift_stays_finite():
+    model = ReferencePriceDemand(LinearDemand(1.0, 1.0), gain_sensitivity=1e300, loss_sensitivity=1e300)
+
+    # The linear base has probability exactly 0 above its choke price 1 and exactly 1 at 0.
+    # The shift overflows to inf before it is clipped, so numpy's overflow warning is muted.
+    with np.errstate(over="ignore"):
+        assert model.purchase_probability(2.0, 1e10) == 0.0
+        assert model.purchase_probability(0.0, 1e10) == 1.0
+        assert model.purchase_probability(0.5, 1e10) == 1.0
+        assert model.purchase_probability(0.5, 0.0) == 0.0
 
 
 def test_nan_price_gives_nan():
@@ -701,6 +734,14 @@ EXAMPLE_MODELS = [
 
 
 @pytest.mark.parametrize("model", EXAMPLE_MODELS, ids=lambda model: model.name)
+def test_pickle_round_trip(model):
+    restored = pickle.loads(pickle.dumps(model))
+
+    assert restored == model
+    assert restored.purchase_probability(3.0) == model.purchase_probability(3.0)
+
+
+@pytest.mark.parametrize("model", EXAMPLE_MODELS, ids=lambda model: model.name)
 def test_to_dict_round_trip(model):
     config = model.to_dict()
 
@@ -730,3 +771,35 @@ def test_make_demand_errors():
         make_demand("logit", beta=-1)
     with pytest.raises(TypeError, match=r"name must be a str, got 3"):
         make_demand(3)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# A user-defined model gets the numeric optimum from the base class
+
+
+@dataclasses.dataclass(frozen=True)
+class TriangularDemand(DemandModel):
+    """Willingness to pay with a triangular density on [0, 10], peaking at 4."""
+
+    market_size: float = 10.0
+    name = "triangular"
+
+    def purchase_probability(self, prices):
+        prices = np.clip(np.asarray(prices, dtype=np.float64), 0.0, 10.0)
+        cdf = np.where(prices <= 4.0, prices**2 / 40.0, 1.0 - (10.0 - prices) ** 2 / 60.0)
+        return 1.0 - cdf
+
+
+def test_custom_model_numeric_optimum():
+    model = TriangularDemand()
+    price = model.optimal_price(1.0, (0.0, 10.0))
+    grid_price, grid_profit, step = dense_argmax(model, 1.0, 0.0, 10.0)
+
+    assert model.expected_revenue(price, 1.0) >= grid_profit * (1 - 1e-12)
+    assert abs(price - grid_price) <= 2 * step
+    assert isinstance(model.expected_demand(2.0), np.float64)
+
+
+def test_custom_model_without_bounds_raises():
+    with pytest.raises(ValueError, match=r"TriangularDemand: optimal_price has no search range .*price_bounds=\(low, high\)"):
+        TriangularDemand().optimal_price(1.0)
