@@ -303,14 +303,12 @@ class InventoryEnv(gym.Env):
             customers = demand + bisect_left(rows[self._n_prices + index], bits[DRAW_NON_BUYERS])
         else:
             price = self._actions.price(action)
-            demand_array, customers_array = self._sales.sample_sales(
-                np.array([price]),
-                np.array([self._sales.initial_reference_price]),
-                np.array([bits[DRAW_BUYERS]], dtype=np.uint64),
-                np.array([bits[DRAW_NON_BUYERS]], dtype=np.uint64),
+            demand, customers = self._sales.sample_sales_one(
+                price,
+                self._sales.initial_reference_price,
+                bits[DRAW_BUYERS],
+                bits[DRAW_NON_BUYERS],
             )
-            demand = int(demand_array[0])
-            customers = int(customers_array[0])
 
         oracle_reward = self.market.oracle().expected_step_reward(stock, periods_left)
         units = min(demand, stock)

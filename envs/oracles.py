@@ -199,8 +199,10 @@ class ReferencePriceOracle:
         lower = np.minimum(np.floor(position).astype(np.int64), self.references.size - 2)
         return lower, position - lower
 
-    def _action_values(self, references: np.ndarray, periods_left: np.ndarray) -> np.ndarray:
-        """Return Q(r, t, p) for arrays of references and periods left, shape (N, n_prices)."""
+    def _lookahead(
+        self, references: np.ndarray, periods_left: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return this period's expected rewards and Q(r, t, p), both of shape (N, n_prices)."""
         references = np.asarray(references, dtype=np.float64).reshape(-1)
         periods_left = np.clip(np.asarray(periods_left, dtype=np.int64).reshape(-1), 1, self.horizon)
         rewards = self._rewards(references)
@@ -208,11 +210,11 @@ class ReferencePriceOracle:
         previous = self.values[periods_left - 1]
         rows = np.arange(references.size)[:, None]
         future = previous[rows, lower] * (1.0 - weight) + previous[rows, lower + 1] * weight
-        return rewards + future
+        return rewards, rewards + future
 
     def best_indices(self, references: np.ndarray, periods_left: np.ndarray) -> np.ndarray:
         """Return the index into ``prices`` of the best price in each state."""
-        return np.argmax(self._action_values(references, periods_left), axis=1)
+        return np.argmax(self._lookahead(references, periods_left)[1], axis=1)
 
     def act(self, observation: Any) -> Any:
         """Return the best action for an observation of ``SingleProduct-v0``."""
@@ -228,12 +230,12 @@ class ReferencePriceOracle:
         """Return the expected reward of the oracle's price in the given state(s)."""
         references = np.atleast_1d(np.asarray(reference, dtype=np.float64))
         lefts = np.broadcast_to(np.asarray(periods_left), references.shape)
-        indices = self.best_indices(references, lefts)
-        prices = self.prices[indices]
-        rewards = self.market.expected_rewards(prices, references)
+        rewards, action_values = self._lookahead(references, lefts)
+        indices = np.argmax(action_values, axis=1)
+        step_rewards = rewards[np.arange(references.size), indices]
         if np.ndim(reference) == 0:
-            return float(rewards[0])
-        return rewards
+            return float(step_rewards[0])
+        return step_rewards
 
     def expected_return(self) -> float:
         """Return the exact expected return of this policy from the start state."""

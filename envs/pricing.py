@@ -24,7 +24,7 @@ ACTION_TYPES = ("discrete", "continuous")
 CONTINUOUS_CANDIDATE_PRICES = 201
 
 
-def _check_positive_finite(name: str, value: Any) -> float:
+def _check_finite_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}.")
     return float(value)
@@ -78,8 +78,8 @@ def build_price_grid(
 
 def check_price_range(min_price: Any, max_price: Any) -> tuple[float, float]:
     """Validate ``0 <= min_price < max_price`` (both finite) and return them as floats."""
-    low = _check_positive_finite("min_price", min_price)
-    high = _check_positive_finite("max_price", max_price)
+    low = _check_finite_number("min_price", min_price)
+    high = _check_finite_number("max_price", max_price)
     if low < 0:
         raise ValueError(f"min_price must be >= 0, got {min_price!r}.")
     if not low < high:

@@ -362,3 +362,13 @@ def test_observations_inside_space(market_size, alpha, beta, max_price, continuo
         assert np.isfinite(reward)
         assert reward >= 0
         assert all(np.isfinite(value) for value in info.values())
+
+
+@pytest.mark.parametrize("module_name", ["envs.single_product", "envs.inventory"])
+def test_docstring_examples_run(module_name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module_name))
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -11,6 +11,7 @@ from envs.random_streams import (
     PoissonTable,
     episode_bits,
     poisson_inverse_cdf,
+    poisson_inverse_cdf_one,
     poisson_support_max,
     stream_counter,
     uniform_bits,
@@ -264,3 +265,12 @@ def test_large_market_skips_table_same_draws():
     env_three.reset(seed=4)
     for action in (0, 1, 2, 1):
         assert small.step(action)[4] == env_three.step(action)[4]
+
+
+@pytest.mark.parametrize("mean", [0.0, 0.01, 3.3, 20.0, 777.7])
+def test_scalar_inverse_cdf_matches_batch(mean):
+    bits = uniform_bits(np.uint64(5), np.arange(1, 3_001, dtype=np.uint64))
+    bits = np.concatenate([bits, np.array([0, 1, 2**53 - 1], dtype=np.uint64)])
+    batch = poisson_inverse_cdf(bits, mean)
+    for value, expected in zip(bits.tolist(), batch.tolist()):
+        assert poisson_inverse_cdf_one(value, mean) == expected
