@@ -61,7 +61,7 @@ class BanditAgent(BaseAgent):
         return np.divide(self.reward_sums, self.counts, out=np.zeros(self.n_arms), where=self.counts > 0)
 
     def estimated_values(self) -> np.ndarray:
-        """The expected reward per period of each arm, as the agent estimates it now."""
+        """Return the agent's current estimate of each arm's expected reward per period."""
         return self.mean_rewards
 
     def select_arm(self) -> int:
@@ -218,7 +218,7 @@ class UCB1Agent(BanditAgent):
         self.revenue_scale = None if revenue_scale is None else float(revenue_scale)
 
     def reward_scale(self) -> float:
-        """The divisor that maps one period's revenue into [0, 1]."""
+        """Return the divisor that maps one period's revenue into [0, 1]."""
         if self.revenue_scale is not None:
             return self.revenue_scale
         return max(self.max_reward_seen, 1e-12)
@@ -243,8 +243,9 @@ class ThompsonSamplingAgent(BanditAgent):
     Beta(prior_alpha, prior_beta) prior. Each period adds ``units_sold`` successes and
     ``customers - units_sold`` failures to the posterior of the posted price (from the step
     info). To act, the agent draws theta_i from every posterior and posts the price with the
-    largest (p_i - unit_cost) * theta_i, the expected margin per arriving customer; the number
-    of arrivals does not depend on the price, so this is also the revenue-maximising choice.
+    largest (p_i - unit_cost) * theta_i, the expected margin per arriving customer. Because the
+    number of arrivals does not depend on the price, this is also the choice that maximises
+    the expected margin per period.
 
     Args:
         env: the market (Discrete actions; step info must have ``customers`` and ``units_sold``).
@@ -317,9 +318,9 @@ class ThompsonSamplingAgent(BanditAgent):
 class GaussianThompsonAgent(BanditAgent):
     """Thompson sampling with a Gaussian model of the revenue per period at each price.
 
-    The posterior of arm i's mean revenue is approximated by N(mean_i, sigma^2 / n_i), where
-    sigma is the pooled standard deviation of revenue around the arm means (all arms share
-    it, so arms with few plays still get a sensible width). Until two plays exist, sigma is
+    The posterior of arm i's mean revenue is approximated by N(mean_i, sigma^2 / n_i). Here
+    sigma is the pooled standard deviation of revenue around the arm means. All arms share
+    it, so arms with few plays still get a sensible width. Until two plays exist, sigma is
     the largest revenue seen. ``noise_scale`` multiplies sigma: above 1 explores more.
 
     Args:

@@ -148,7 +148,7 @@ class _PolicyWrapperAgent(_NonLearningAgent):
         return self.policy.act(observation)
 
     def expected_return(self) -> float:
-        """The policy's expected revenue over one episode from the start state (currency)."""
+        """Return the policy's expected revenue over one episode from the start state (currency)."""
         return float(self.policy.expected_return())
 
 

@@ -160,10 +160,10 @@ class SB3Agent:
     @classmethod
     def _check_action_space(cls, space: gym.Space) -> None:
         if not isinstance(space, cls.action_spaces):
-            wanted = " or ".join(s.__name__ for s in cls.action_spaces)
+            expected_spaces = " or ".join(s.__name__ for s in cls.action_spaces)
             action_type = "discrete" if cls.action_spaces == (gym.spaces.Discrete,) else "continuous"
             raise ValueError(
-                f"{cls.name} needs a {wanted} action space, got {space}; "
+                f"{cls.name} needs a {expected_spaces} action space, got {space}; "
                 f"make the market with action_type='{action_type}'"
             )
 

@@ -50,12 +50,12 @@ def plot_q_table(
 
     state_labels = agent.discretizer.state_labels()
     columns = _price_labels(agent, price_grid)
-    shown = values[states]
+    shown_values = values[states]
 
     height = min(2.0 + 0.35 * states.size, 14.0)
     figure = Figure(figsize=(max(6.0, 0.45 * len(columns) + 3.0), height), layout="constrained")
     ax = figure.add_subplot()
-    image = ax.imshow(shown, aspect="auto", cmap="viridis", interpolation="nearest")
+    image = ax.imshow(shown_values, aspect="auto", cmap="viridis", interpolation="nearest")
     figure.colorbar(image, ax=ax, label="Q(state, price): discounted revenue (currency)")
 
     # One marker per row on the greedy price (lowest index on ties, as act(deterministic=True)).

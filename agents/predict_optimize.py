@@ -1,4 +1,4 @@
-"""Predict-then-optimize: fit a demand model online, then post the price it says is best.
+"""Predict-then-optimize: fit a demand model online, then post the price the model predicts is best.
 
 The agent keeps every period it has seen as a training example: the posted price and the
 observation before it (features), the arriving customers (trials) and the units sold

@@ -2,7 +2,7 @@
 
 The market is ``PricingSim/SingleProduct-v0`` with its defaults (logit demand, optimal price
 about 5.35, 19 grid prices, 100 periods per episode; ``action_type="continuous"`` for SAC).
-Each agent trains with its registry defaults, except where ``SETTINGS`` below says
+Each agent trains with its registry defaults, except where ``SETTINGS`` below sets
 otherwise. After every training episode, the mean revenue of the last ``WINDOW`` training
 episodes (exploration included, so this is what the seller would have earned) is compared
 with the oracle's expected episode revenue; the first step at which it reaches 95% is the
