@@ -33,8 +33,9 @@ Models, their formulas and their optimum ``p* = argmax_p R(p)``:
     ``dR/dp`` has the sign of ``eps c - (eps - 1) p``, so for ``eps > 1`` profit peaks at the
     markup rule ``p_m = c eps / (eps - 1)``. With ``c = 0`` and ``eps > 1`` revenue
     ``A p^(1 - eps)`` falls with price until the cap binds, so ``p* = p_cap``. For ``eps <= 1``
-    profit never falls with price, and in the floor region it grows without bound, so an
-    optimum exists only inside finite price bounds. The optimum is the best of the candidates
+    profit never falls with price, and with ``floor > 0`` it grows without bound in the floor
+    region. In both cases an optimum exists only inside finite price bounds, and
+    ``optimal_price`` raises ``ValueError`` without them. The optimum is the best of the candidates
     ``{low, high, p_cap, p_floor, p_m}`` clipped to the bounds: profit is monotone or
     unimodal between consecutive candidates, so this is exact.
 
@@ -44,9 +45,10 @@ Models, their formulas and their optimum ``p* = argmax_p R(p)``:
     ``sum_k w_k M_k``, so when every segment has the same market size ``M`` the expected
     demand is the weighted sum of the segments' demands. Otherwise the segments' market sizes
     only set that default. The optimum is numeric. Each segment's profit is nondecreasing
-    below its own optimum and nonincreasing above it, so the mixture's optimum lies between
-    the smallest and the largest segment optimum. A zooming grid search over that interval
-    finds it, unless a peak there is narrower than the first grid's step.
+    below an interval and nonincreasing above it (for unimodal profit the interval is the
+    segment's optimum alone), so the mixture's optimum lies between the lowest and the
+    highest end of those intervals. A zooming grid search there finds it, unless its peak is
+    narrower than the first grid's step.
 
 ``ReferencePriceDemand(base, memory=theta, gain_sensitivity, loss_sensitivity)``
     Customers compare the posted price ``p`` with a reference price ``r`` and the comparison
@@ -253,9 +255,11 @@ def _grid_maximize(objective, low: float, high: float, kinks: Iterable[float] = 
 class DemandModel(ABC):
     """A customer response model: purchase probability, demand, revenue and optimal price.
 
-    Subclasses implement ``purchase_probability`` and either a closed-form optimum
-    (``_optimal_price``) or a bracket for the numeric search (``_optimum_bracket``). Prices are
-    in currency; finite non-negative prices never give NaN or inf. NaN prices give NaN.
+    Subclasses are frozen dataclasses (``to_dict`` lists their fields) that set ``market_size``
+    and implement ``purchase_probability``. A closed-form optimum overrides ``_optimal_price``
+    and ``_optimum_bracket``. Without one, the numeric search runs inside ``price_bounds``,
+    or up to ``_negligible_demand_price()`` when a subclass gives it. Prices are in currency.
+    Finite non-negative prices never give NaN or inf, and NaN prices give NaN.
     """
 
     name: ClassVar[str]
@@ -307,7 +311,7 @@ class DemandModel(ABC):
         """Return ``(low, high)``: profit is nondecreasing below ``low`` and nonincreasing
         above ``high`` (within ``bounds`` when given).
 
-        The default knows nothing of the profit's shape, so it returns the bounds, or
+        The default assumes nothing about the profit's shape, so it returns the bounds, or
         ``(0, price where demand becomes negligible)`` without them.
         """
         if bounds is not None:
@@ -526,8 +530,9 @@ class ConstantElasticityDemand(DemandModel):
         cap_price = self.cap_price
 
         if 0.0 < cap_price < math.inf:
-            # D / cap = (max(p, p_cap) / p_cap)^(-eps): exactly 1 where the cap binds, never
-            # overflowing, and NaN for NaN prices because np.maximum propagates NaN.
+            # D / cap = (max(p, p_cap) / p_cap)^(-eps). The base of the power is >= 1, so the
+            # result is exactly 1 where the cap binds and cannot overflow. np.maximum keeps
+            # NaN prices NaN.
             share = np.power(np.maximum(prices, cap_price) / cap_price, -self.elasticity)
         elif cap_price == math.inf:
             # (A / cap)^(1 / eps) overflowed, so the cap binds at every price.
