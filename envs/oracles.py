@@ -118,14 +118,8 @@ def myopic_oracle(market: Any) -> MyopicOracle:
     return MyopicOracle(actions, price, market.horizon * step_reward, step_reward, index)
 
 
-def best_fixed_price_policy(env: Any) -> FixedPricePolicy:
-    """Return the single price with the highest expected episode reward.
-
-    Searches the price grid (discrete mode) or 201 evenly spaced prices plus the demand
-    model's myopic optimum (continuous mode). ``env`` is any market whose ``unwrapped``
-    has a ``market`` with ``actions`` and ``fixed_price_returns(prices)``.
-    """
-    market = env.unwrapped.market
+def _best_fixed_price(market: Any) -> tuple[float, float, int | None]:
+    """Return (price, expected episode reward, grid index or None) of the best fixed price."""
     actions: PriceActions = market.actions
     candidates = np.asarray(actions.candidate_prices, dtype=np.float64)
     if not actions.discrete:
@@ -134,13 +128,39 @@ def best_fixed_price_policy(env: Any) -> FixedPricePolicy:
                 unit_cost=getattr(market, "unit_cost", 0.0),
                 price_bounds=(actions.min_price, actions.max_price),
             )
-            candidates = np.sort(np.append(candidates, closed_form))
+            candidates = np.unique(np.append(candidates, closed_form))
         except ValueError:
+            # Some models have no myopic optimum without bounds; the grid still applies.
             pass
     returns = np.asarray(market.fixed_price_returns(candidates), dtype=np.float64)
     best = int(np.argmax(returns))
     index = best if actions.discrete else None
-    return FixedPricePolicy(actions, float(candidates[best]), float(returns[best]), index=index)
+    return float(candidates[best]), float(returns[best]), index
+
+
+def _searched_prices(market: Any) -> np.ndarray:
+    """Return the prices a sequential oracle searches.
+
+    The grid in discrete mode. In continuous mode, 201 evenly spaced prices plus the best
+    fixed price, so the oracle never does worse than ``best_fixed_price_policy``.
+    """
+    actions: PriceActions = market.actions
+    prices = np.asarray(actions.candidate_prices, dtype=np.float64)
+    if actions.discrete:
+        return prices
+    return np.unique(np.append(prices, _best_fixed_price(market)[0]))
+
+
+def best_fixed_price_policy(env: Any) -> FixedPricePolicy:
+    """Return the single price with the highest expected episode reward.
+
+    Searches the price grid (discrete mode) or 201 evenly spaced prices plus the demand
+    model's myopic optimum (continuous mode). ``env`` is any market whose ``unwrapped``
+    has a ``market`` with ``actions`` and ``fixed_price_returns(prices)``.
+    """
+    market = env.unwrapped.market
+    price, expected_return, index = _best_fixed_price(market)
+    return FixedPricePolicy(market.actions, price, expected_return, index=index)
 
 
 # ------------------------------------------------------------------------------------------
@@ -153,7 +173,7 @@ class ReferencePriceOracle:
     Backward induction over (reference price, periods left), with the reference price on
     ``n_reference_points`` evenly spaced points of [min_price, max_price] and linear
     interpolation in between. The actions searched are the price grid (discrete mode) or
-    201 evenly spaced prices (continuous mode).
+    201 evenly spaced prices plus the best fixed price (continuous mode).
 
     ``expected_return()`` is the exact expected return of this policy from the start state,
     computed by a rollout (the reference price moves deterministically), so it is a lower
@@ -168,7 +188,7 @@ class ReferencePriceOracle:
             )
         self.market = market
         self.actions: PriceActions = market.actions
-        self.prices = np.asarray(self.actions.candidate_prices, dtype=np.float64)
+        self.prices = _searched_prices(market)
         self.horizon = int(market.horizon)
         self.references = np.linspace(market.min_price, market.max_price, n_reference_points)
         self._step = self.references[1] - self.references[0]
@@ -419,8 +439,8 @@ class InventoryOracle:
     """The optimal policy of ``Inventory-v0`` by exact dynamic programming.
 
     Attributes:
-        prices: the prices searched (the grid, or 201 evenly spaced prices in continuous
-            mode).
+        prices: the prices searched (the grid, or in continuous mode 201 evenly spaced
+            prices plus the best fixed price).
         price_table: ``price_table[t, c]``, the optimal price with ``t`` periods and ``c``
             units left (row 0 and column 0 are end states and hold the lowest price).
         values: ``values[t, c]``, the optimal expected reward from that state.
@@ -429,7 +449,7 @@ class InventoryOracle:
     def __init__(self, market: Any) -> None:
         self.market = market
         self.actions: PriceActions = market.actions
-        self.prices = np.asarray(self.actions.candidate_prices, dtype=np.float64)
+        self.prices = _searched_prices(market)
         self.means = market.market_size * market.purchase_probabilities(self.prices)
         self.stock = int(market.initial_stock)
         self.horizon = int(market.horizon)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import envs  # noqa: F401  (registers the markets)
 from envs.demand import LinearDemand, LogitDemand, ReferencePriceDemand
 from envs.inventory import InventoryEnv
+from envs.oracles import best_fixed_price_policy
 from envs.single_product import SingleProductEnv
 
 SINGLE = "PricingSim/SingleProduct-v0"
@@ -372,3 +373,47 @@ def test_docstring_examples_run(module_name):
     result = doctest.testmod(importlib.import_module(module_name))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+DEMAND_CONFIGS = [
+    pytest.param({"demand": "linear", "demand_params": {"intercept": 30.0, "slope": 4.0}}, id="linear"),
+    pytest.param({"demand": "exponential", "demand_params": {"base_rate": 25.0, "sensitivity": 0.3}}, id="exponential"),
+    pytest.param(
+        {"demand": "constant-elasticity", "demand_params": {"scale": 60.0, "elasticity": 1.5, "floor": 0.5, "cap": 40.0}},
+        id="constant-elasticity",
+    ),
+    pytest.param(
+        {
+            "demand": "mixture",
+            "demand_params": {
+                "segments": [
+                    {"weight": 0.3, "model": {"name": "logit", "alpha": 6.0, "beta": 0.5, "market_size": 20.0}},
+                    {"weight": 0.7, "model": {"name": "logit", "alpha": 3.0, "beta": 0.9, "market_size": 20.0}},
+                ]
+            },
+        },
+        id="mixture",
+    ),
+]
+
+
+@pytest.mark.parametrize("action_type", ["discrete", "continuous"])
+@pytest.mark.parametrize("kwargs", DEMAND_CONFIGS)
+@pytest.mark.parametrize("env_class", [SingleProductEnv, InventoryEnv])
+def test_every_demand_model_runs(env_class, kwargs, action_type):
+    # Price range from 0, so the bounds of every model are exercised.
+    env = env_class(horizon=12, action_type=action_type, min_price=0.0, max_price=12.0, **kwargs)
+    oracle = env.oracle()
+    assert np.isfinite(oracle.expected_return())
+    assert oracle.expected_return() >= best_fixed_price_policy(env).expected_return() - 1e-9
+    env.action_space.seed(0)
+    observation, _ = env.reset(seed=0)
+    for step in range(12):
+        action = oracle.act(observation) if step % 2 else env.action_space.sample()
+        assert env.action_space.contains(action)
+        observation, reward, terminated, truncated, info = env.step(action)
+        assert env.observation_space.contains(observation)
+        assert np.isfinite(reward)
+        assert all(np.isfinite(value) for value in info.values())
+        if terminated or truncated:
+            break
