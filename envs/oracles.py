@@ -6,7 +6,7 @@ start state when the policy is followed.
 
 - Stationary demand (``SingleProduct-v0`` without a reference price): periods are
   independent, so the myopic optimum is optimal in every period. On a discrete grid it is
-  the grid price with the highest expected reward; in continuous mode it is the demand
+  the grid price with the highest expected reward. In continuous mode it is the demand
   model's closed-form ``optimal_price`` inside [min_price, max_price].
 - Reference-price demand: the state is (reference price ``r``, periods left ``t``) and
   ``r`` moves deterministically, ``r' = memory * r + (1 - memory) * p``. Backward induction
@@ -30,8 +30,8 @@ from envs.pricing import PriceActions
 
 # Reference-price grid points of the value iteration. On the default reference-price
 # market (logit base, memory 0.8, 100 periods) 201 points put the interpolated start value
-# within 5e-7 (relative) of the exact return of the policy it induces, and that return
-# within 1e-7 of the policy from 3,201 points; see docs/markets.md.
+# within 5e-7 (relative) of the exact return of the policy it induces. That return is
+# within 1e-7 of the return of the policy from 3,201 points (docs/markets.md).
 DEFAULT_REFERENCE_POINTS = 201
 
 # Demand probabilities below this are set to zero in the inventory dynamic program.
@@ -280,8 +280,9 @@ class ReferencePriceOracle:
 def brute_force_reference_return(market: Any) -> tuple[float, tuple[float, ...]]:
     """Return the best expected return and price sequence by enumerating every sequence.
 
-    Exact for the market's candidate prices, and feasible only for a few prices and periods
-    (``n_prices ** horizon`` sequences); the tests use it to check the value iteration.
+    Exact for the market's candidate prices. It enumerates ``n_prices ** horizon``
+    sequences, so it is feasible only for a few prices and periods; the tests use it to
+    check the value iteration.
     """
     prices = np.asarray(market.actions.candidate_prices, dtype=np.float64)
     sequences = np.array(list(itertools.product(prices, repeat=market.horizon)))
@@ -335,10 +336,10 @@ def solve_inventory_dp(
     ``min(demand, stock left)``. Unsold units are worth ``salvage_value`` each after the
     last period.
 
-    Returns ``(values, policy)``, both of shape (horizon + 1, stock + 1):
-    ``values[t, c]`` is the optimal expected reward with ``c`` units and ``t`` periods left
-    and ``policy[t, c]`` the index of the optimal price (row 0 and column 0 are end states;
-    their policy entries are 0).
+    Returns ``(values, policy)``, both of shape (horizon + 1, stock + 1).
+    ``values[t, c]`` is the optimal expected reward with ``c`` units and ``t`` periods left,
+    and ``policy[t, c]`` is the index of the optimal price. Row 0 and column 0 are end
+    states, and their policy entries are 0.
     """
     prices = np.asarray(prices, dtype=np.float64)
     means = np.asarray(means, dtype=np.float64)
