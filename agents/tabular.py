@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from agents.base import BaseAgent
+from agents.base import BaseAgent, TrainingCallback
 from agents.common import (
     SpacesOnly,
     load_npz,
@@ -374,6 +374,95 @@ class QLearningAgent(TabularAgent):
         )
         flat_q[group_pairs] = new_values
         flat_visits[group_pairs] += group_sizes
+
+    def learn_vectorized(
+        self,
+        vec_env: gym.vector.VectorEnv,
+        total_steps: int,
+        callback: TrainingCallback | None = None,
+    ) -> "QLearningAgent":
+        """Train on many markets at once: each vector step is one ``update_batch`` of all markets.
+
+        ``vec_env`` is a Gymnasium ``VectorEnv`` with the agent's spaces as its single spaces
+        and the default ``NEXT_STEP`` autoreset, for example
+        ``gymnasium.make_vec("PricingSim/SingleProduct-v0", num_envs=256)``. After a market's
+        episode ends, its next step only resets it and is not a transition, so it is skipped.
+        ``total_steps`` counts transitions over all markets and is rounded up to whole vector
+        steps. Like ``learn``, this continues across calls on the same ``vec_env`` and reports
+        every finished episode to ``callback``.
+
+        Every market in a vector step acts on the same table, so this is synchronous
+        Q-learning (see ``update_batch``), not the one-transition-at-a-time reference.
+        """
+        if not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
+            raise ValueError(f"total_steps must be a non-negative integer, got {total_steps!r}")
+        autoreset = vec_env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+        if autoreset != gym.vector.AutoresetMode.NEXT_STEP:
+            raise ValueError(f"learn_vectorized needs a vector env with NEXT_STEP autoreset, got {autoreset}")
+        if not spaces_match(vec_env.single_action_space, self.action_space):
+            raise ValueError(
+                f"the vector env's single action space {vec_env.single_action_space} differs from "
+                f"the agent's {self.action_space}"
+            )
+
+        n_envs = vec_env.num_envs
+        if getattr(self, "_vector_env", None) is not vec_env:
+            observations, _ = vec_env.reset(seed=int(self.rng.integers(2**31 - 1)))
+            self._vector_env = vec_env
+            self._vector_observations = observations
+            self._vector_resetting = np.zeros(n_envs, dtype=bool)
+            self._vector_revenue = np.zeros(n_envs)
+            self._vector_length = np.zeros(n_envs, dtype=np.int64)
+
+        steps_done = 0
+        while steps_done < total_steps:
+            states = self.discretizer.transform_batch(self._vector_observations)
+            actions = self._epsilon_greedy_batch(states)
+            next_observations, rewards, terminated, truncated, infos = vec_env.step(actions)
+
+            # A market whose episode ended last step was only reset by this one.
+            valid = ~self._vector_resetting
+            next_states = self.discretizer.transform_batch(next_observations)
+            self.update_batch(
+                states[valid], actions[valid], np.asarray(rewards)[valid], next_states[valid],
+                np.asarray(terminated)[valid],
+            )
+
+            revenues = np.asarray(infos.get("revenue", rewards), dtype=np.float64)
+            self._vector_revenue[valid] += revenues[valid]
+            self._vector_length[valid] += 1
+            n_valid = int(valid.sum())
+            self.num_timesteps += n_valid
+            steps_done += n_valid
+
+            ended = valid & (np.asarray(terminated) | np.asarray(truncated))
+            stop = False
+            for i in np.flatnonzero(ended):
+                metrics = {
+                    "train/step": float(self.num_timesteps),
+                    "train/episode_revenue": float(self._vector_revenue[i]),
+                    "train/episode_length": float(self._vector_length[i]),
+                }
+                self._vector_revenue[i] = 0.0
+                self._vector_length[i] = 0
+                if callback is not None and callback(metrics) is False:
+                    stop = True
+            self._vector_resetting = ended
+            self._vector_observations = next_observations
+            if stop:
+                break
+        return self
+
+    def _epsilon_greedy_batch(self, states: np.ndarray) -> np.ndarray:
+        """Epsilon-greedy actions for many states, breaking ties between greedy prices at random."""
+        values = self.q_table[states]
+        is_best = values == values.max(axis=1, keepdims=True)
+        tie_break = np.where(is_best, self.rng.random(values.shape), -1.0)
+        actions = tie_break.argmax(axis=1)
+
+        explore = self.rng.random(states.size) < self.epsilon(self.num_timesteps)
+        actions[explore] = self.rng.integers(self.n_actions, size=int(explore.sum()))
+        return actions
 
 
 class SarsaAgent(TabularAgent):

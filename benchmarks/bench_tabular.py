@@ -5,6 +5,9 @@ polynomial alpha schedule. The reference calls ``QLearningAgent.update`` once pe
 the fast path calls ``QLearningAgent.update_batch`` on arrays of transitions. Timings are the
 best of ``--repeats`` runs on one process, and numpy's operations here run on one core.
 
+A second table times whole training loops on ``PricingSim/SingleProduct-v0`` (market steps
+included): ``learn`` on one market against ``learn_vectorized`` on the vector market.
+
     python benchmarks/bench_tabular.py [--transitions 1000000] [--repeats 3]
 """
 
@@ -17,6 +20,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
+import envs  # noqa: F401  (registers the PricingSim markets)
 from agents.common import SpacesOnly
 from agents.tabular import QLearningAgent
 
@@ -59,6 +63,21 @@ def time_batch(transitions: tuple[np.ndarray, ...], batch_size: int) -> float:
     return time.perf_counter() - start
 
 
+def time_training(num_envs: int | None, steps: int) -> float:
+    """Seconds to train Q-learning (one state) for ``steps`` transitions on SingleProduct-v0."""
+    env = gym.make("PricingSim/SingleProduct-v0")
+    agent = QLearningAgent(env, seed=0, gamma=0.5, bins=1)
+    start = time.perf_counter()
+    if num_envs is None:
+        agent.learn(env, steps)
+    else:
+        vector_env = gym.make_vec(
+            "PricingSim/SingleProduct-v0", num_envs=num_envs, vectorization_mode="vector_entry_point"
+        )
+        agent.learn_vectorized(vector_env, steps)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transitions", type=int, default=1_000_000, help="transitions per fast-path run")
@@ -81,6 +100,17 @@ def main() -> None:
         rate = args.transitions / seconds
         label = f"update_batch, batch {batch_size:,}"
         print(f"{label:<32}{rate:>14,.0f}{rate / reference_rate:>14.1f}")
+
+    print()
+    print(f"{'training loop on SingleProduct-v0':<40}{'steps/s':>12}{'x learn':>10}")
+    loop_steps = 50_000
+    loop_rate = loop_steps / min(time_training(None, loop_steps) for _ in range(args.repeats))
+    print(f"{'learn (one market)':<40}{loop_rate:>12,.0f}{1.0:>10.1f}")
+    for num_envs in (64, 1024):
+        steps = 1_000_000
+        rate = steps / min(time_training(num_envs, steps) for _ in range(args.repeats))
+        label = f"learn_vectorized ({num_envs} markets)"
+        print(f"{label:<40}{rate:>12,.0f}{rate / loop_rate:>10.1f}")
 
 
 if __name__ == "__main__":
