@@ -418,7 +418,7 @@ def brute_force_inventory_value(
     return float(best)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _cached_inventory_dp(
     prices: tuple[float, ...],
     means: tuple[float, ...],
