@@ -160,3 +160,22 @@ def test_logit_shortcut_matches_generic_path(model_dir):
     promotions = np.broadcast_to(scenario_promotions, (grid.shape[0], *scenario_promotions.shape))
     generic = env.demand_model.choice_probabilities(grid, promotions, np.tile(env.population, env.price_grid.size))
     assert np.allclose(fast, generic[:, env.focal_index].reshape(env.price_grid.size, n_users))
+
+
+def test_event_log_and_mlp_models_drive_market(tmp_path):
+    from envs.calibration import preprocess_events
+    from envs.calibration.mlp import MLPDemandModel
+    from envs.calibration.synthetic import synthetic_events
+
+    frame = synthetic_events(4000, 80, [0.5, 0.0, -0.5], -1.2, np.random.default_rng(9))
+    log, _ = preprocess_events(frame, "synthetic")
+    for name, model in (("logit", LogitDemandModel()), ("mlp", MLPDemandModel(max_epochs=5))):
+        save_model(model.fit(log), tmp_path / name, build_market_sample(log), {"default_focal_item": "item0"})
+        env = gym.make("PricingSim/Calibrated-v0", model_dir=tmp_path / name, unit_cost=0.5, horizon=3).unwrapped
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            check_env(env)
+        obs, _ = env.reset(seed=0)
+        obs, reward, _, _, info = env.step(env.oracle().act(obs))
+        assert info["oracle_revenue"] == pytest.approx(info["expected_revenue"])
+        assert 0 <= info["units_sold"] <= info["customers"]

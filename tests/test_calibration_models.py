@@ -193,3 +193,19 @@ def test_invalid_logit_arguments():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LogitDemandModel(shrinkage=2.0)
+
+
+def test_history_uses_only_earlier_rows():
+    frame = synthetic_panel(50, 3, [0.0, 0.5], TRUE_BETA, np.random.default_rng(6))
+    data = add_history(preprocess_panel(frame, "synthetic")[0])
+    for user in range(data.n_users):
+        rows = np.flatnonzero(data.users == user)
+        # A user's first occasion has no history: zero purchases and uniform loyalty.
+        assert data.history[rows[0], 0] == 0.0
+        assert np.allclose(data.loyalty[rows[0]], 0.5)
+        # The count before occasion k is k (each occasion is a purchase).
+        assert np.allclose(np.expm1(data.history[rows, 0]), np.arange(rows.size))
+        last = rows[-1]
+        earlier = data.choices[rows[:-1]]
+        expected = (np.bincount(earlier, minlength=2) + 0.5) / (earlier.size + 1)
+        assert np.allclose(data.loyalty[last], expected)

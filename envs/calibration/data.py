@@ -84,7 +84,7 @@ class EventLog:
     ``purchased`` is 1 when any of them ended in a purchase.
 
     Attributes:
-        items: item names; ``item`` holds codes into it.
+        items: item names, indexed by the codes in ``item``.
         user_ids: original user identifier of each user code, shape ``(U,)``.
         users: user code of each exposure, shape ``(n,)``.
         item: item code of each exposure, shape ``(n,)``.

@@ -6,8 +6,8 @@ anything, so a rejected file leaves no partial output behind.
 Expected columns:
 
 * event log (``--format events``): ``user_id``, ``item_id``, ``behavior`` (view, click,
-  cart, purchase, or a 0/1 purchased flag) and ``price``; optional ``timestamp``,
-  ``quantity`` and promotion columns named ``promo_<name>``.
+  cart, purchase, or a 0/1 purchased flag) and ``price``. Optional columns are
+  ``timestamp``, ``quantity`` and promotions named ``promo_<name>``.
 * choice panel (``--format choices``, one row per purchase occasion): ``user_id``,
   ``choice`` (the chosen item), ``price.<item>`` for every item; optional ``occasion_id``
   and promotion columns ``feat.<item>``, ``disp.<item>`` or ``promo.<item>``.
@@ -35,7 +35,7 @@ class DataFormatError(ValueError):
 
 
 def read_table(path: str | Path, sep: str | None = None) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a DataFrame, with errors that say how to fix the file.
+    """Read a CSV or Parquet file into a DataFrame, raising errors that name the fix.
 
     Args:
         path: the file. ``.parquet``/``.pq`` files (or any file starting with the Parquet

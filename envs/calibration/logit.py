@@ -12,13 +12,12 @@ Utility of item ``j`` for user ``u`` on an occasion with prices ``p`` and promot
 
 Heterogeneity: ``delta_u`` is a per-user deviation of the price coefficient, shrunk towards 0
 by a Gaussian prior ``delta_u ~ N(0, tau^2)`` (penalized maximum likelihood). With
-``shrinkage="auto"`` the prior precision ``1 / tau^2`` is estimated by empirical Bayes: a few
-rounds of refitting with ``tau^2 = mean(delta_u^2 + posterior variance of delta_u)``, the
-posterior variance taken from the diagonal of the Hessian (a Laplace approximation). Users
-seen once (OJ) are shrunk almost completely to the population coefficient.
+``shrinkage="auto"`` the prior precision ``1 / tau^2`` is estimated by empirical Bayes from
+one Newton step per user away from the population fit (see ``_empirical_bayes_precision``).
+Users seen once (OJ) are shrunk almost completely to the population coefficient.
 
 Prices are divided by ``price_scale`` (the mean observed price) while fitting, so the
-optimizer and the prior work on unit-free coefficients whatever the currency; the stored
+optimizer and the prior work on unit-free coefficients whatever the currency. The stored
 coefficients are per currency unit.
 """
 
@@ -27,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, log_expit, logsumexp, softmax
 
 from envs.calibration.data import CalibrationData, ChoicePanel, EventLog
@@ -35,7 +34,6 @@ from envs.calibration.data import CalibrationData, ChoicePanel, EventLog
 # A tiny ridge on the population parameters keeps items whose price never varies identified.
 _RIDGE = 1e-4
 _MAX_ITERATIONS = 1000
-_AUTO_SHRINKAGE_ROUNDS = 5
 _SHRINKAGE_BOUNDS = (1e-2, 1e4)
 
 
@@ -95,18 +93,23 @@ class LogitDemandModel:
         theta[problem.beta_slice] = -1.0  # start from a downward-sloping demand curve
         shrinkage = 1.0 if self.shrinkage == "auto" else float(self.shrinkage)
 
-        rounds = _AUTO_SHRINKAGE_ROUNDS if (self.shrinkage == "auto" and problem.with_users) else 1
-        for _ in range(rounds):
-            result = minimize(
-                problem.objective, theta, args=(shrinkage,), jac=True, method="L-BFGS-B",
-                options={"maxiter": _MAX_ITERATIONS, "gtol": 1e-6},
-            )
+        # Fit the population parameters first: they are few and give a good starting point.
+        population = _Problem(data, self.price_scale, False)
+        result = _minimize(
+            population.objective, theta[: problem.n_population], shrinkage, np.ones(problem.n_population), data.n_rows
+        )
+        theta[: problem.n_population] = result.x
+
+        if problem.with_users:
+            if self.shrinkage == "auto":
+                shrinkage = _empirical_bayes_precision(problem, theta)
+            # Rescaling each user's deviation by the square root of its curvature makes the
+            # Hessian close to the identity, which L-BFGS needs to converge in few steps
+            # when there are thousands of users with very different numbers of rows.
+            scale = np.ones(problem.n_params)
+            scale[problem.delta_slice] = 1.0 / np.sqrt(problem.delta_curvature(theta) + shrinkage)
+            result = _minimize(problem.objective, theta, shrinkage, scale, data.n_rows)
             theta = result.x
-            if rounds > 1:
-                delta = theta[problem.delta_slice]
-                posterior_variance = 1.0 / (problem.delta_curvature(theta) + shrinkage)
-                tau_squared = float(np.mean(delta**2 + posterior_variance))
-                shrinkage = float(np.clip(1.0 / max(tau_squared, 1e-12), *_SHRINKAGE_BOUNDS))
         self.converged = bool(result.success)
         self.fitted_shrinkage = shrinkage if problem.with_users else float("nan")
 
@@ -156,8 +159,8 @@ class LogitDemandModel:
             promotions: promotion indicators, shape ``(K, J, P)``, or None for none.
             users: user codes, shape ``(K,)``; None or -1 means the population coefficient.
 
-        For a choice-panel model each row sums to 1 (a purchase occasion always buys one item);
-        for an event-log model each entry is an independent purchase probability.
+        For a choice-panel model each row sums to 1, because a purchase occasion always buys
+        one item. For an event-log model each entry is an independent purchase probability.
         """
         values = self.utilities(prices, promotions, users)
         if self.kind == "choices":
@@ -249,6 +252,50 @@ class LogitDemandModel:
         return model
 
 
+def _minimize(objective, theta: np.ndarray, shrinkage: float, scale: np.ndarray, n_rows: int):
+    """Run L-BFGS on ``objective`` in the variables ``theta / scale``; return the result in ``theta`` units.
+
+    The objective is divided by the number of rows so that the gradient tolerance means
+    the same thing for a panel of 2,000 occasions and a log of a million events.
+    """
+
+    def scaled_objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = objective(z * scale, shrinkage)
+        return value / n_rows, gradient * (scale / n_rows)
+
+    result = minimize(
+        scaled_objective, theta / scale, jac=True, method="L-BFGS-B",
+        options={"maxiter": _MAX_ITERATIONS, "gtol": 1e-7},
+    )
+    result.x = result.x * scale
+    return result
+
+
+def _empirical_bayes_precision(problem: _Problem, theta: np.ndarray) -> float:
+    """Estimate the prior precision ``1 / tau^2`` of the per-user deviations.
+
+    At the population fit (all deviations 0), one Newton step gives each user a raw
+    deviation ``d_u = -g_u / h_u`` with sampling variance ``1 / h_u`` (``g_u`` and ``h_u``
+    are the gradient and curvature of that user's negative log-likelihood). Under the prior,
+    ``d_u ~ N(0, tau^2 + 1 / h_u)``; ``tau^2`` maximizes this marginal likelihood.
+    """
+    _, gradient = problem.objective(theta, 0.0)
+    curvature = problem.delta_curvature(theta)
+    informative = curvature > 1e-9
+    if not informative.any():
+        return _SHRINKAGE_BOUNDS[1]
+    raw = -gradient[problem.delta_slice][informative] / curvature[informative]
+    variance = 1.0 / curvature[informative]
+
+    def negative_marginal(log_tau_squared: float) -> float:
+        total = np.exp(log_tau_squared) + variance
+        return float(np.sum(np.log(total) + raw**2 / total))
+
+    low, high = -np.log(_SHRINKAGE_BOUNDS[1]), -np.log(_SHRINKAGE_BOUNDS[0])
+    best = minimize_scalar(negative_marginal, bounds=(low, high), method="bounded")
+    return float(np.clip(np.exp(-best.x), *_SHRINKAGE_BOUNDS))
+
+
 def _split_population(vector: np.ndarray, j: int, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_alpha = j - 1 if kind == "choices" else j
     alpha = vector[:n_alpha]
@@ -304,7 +351,9 @@ class _Problem:
         values = alpha[self.item] + (beta[self.item] + delta[self.users]) * self.prices
         if self.n_gamma:
             values = values + self.promotions @ gamma
-        nll = float(-np.sum(self.outcome * log_expit(values) + (1.0 - self.outcome) * log_expit(-values)))
+        # log(1 - sigmoid(v)) = log(sigmoid(v)) - v, so one log_expit serves both outcomes.
+        log_probability = log_expit(values)
+        nll = float(-np.sum(log_probability - (1.0 - self.outcome) * values))
         return nll, expit(values) - self.outcome
 
     def objective(self, theta: np.ndarray, shrinkage: float) -> tuple[float, np.ndarray]:

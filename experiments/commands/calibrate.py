@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "gymnasium.make('PricingSim/Calibrated-v0', model_dir=MODEL_DIR)."
         ),
     )
+
     parser.add_argument(
         "data",
         metavar="DATA",
@@ -30,9 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", choices=("logit", "mlp"), default="logit", help="demand model to fit (default: logit)")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL_DIR",
                         help="directory to write the model to (replaced atomically)")
+
     parser.add_argument("--sep", default=None, help="delimiter of a text file (default: comma)")
     parser.add_argument("--focal-item", default=None,
                         help="item Calibrated-v0 prices by default (default: the dataset's choice, else the most purchased)")
+
     parser.add_argument("--test-fraction", type=float, default=0.2,
                         help="share of rows held out for the reported metrics (default: 0.2)")
     parser.add_argument("--folds", type=int, default=0,
@@ -41,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also fit the other model and print both side by side")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the MLP and the intervals (default: 0)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+
     parser.set_defaults(handler=handle)
 
 
