@@ -186,7 +186,7 @@ class EpsilonGreedyAgent(BanditAgent):
 
 
 class UCB1Agent(BanditAgent):
-    """UCB1 (Auer, Cesa-Bianchi and Fischer, 2002) on normalised revenue.
+    """UCB1 on normalised revenue.
 
     Plays the arm with the largest  mean_i / scale + exploration * sqrt(2 ln t / n_i),  where
     t is the number of periods so far and n_i the plays of arm i. UCB1's bonus assumes rewards

@@ -349,7 +349,7 @@ def _RevenueCallback(agent: SB3Agent, callback: TrainingCallback | None) -> Any:
 
 
 class DQNAgent(SB3Agent):
-    """Deep Q-network (Mnih et al., 2015) on the price grid."""
+    """Deep Q-network on the price grid."""
 
     name: ClassVar[str] = "dqn"
     description: ClassVar[str] = "Stable-Baselines3 DQN on the price grid"
@@ -358,7 +358,7 @@ class DQNAgent(SB3Agent):
 
 
 class PPOAgent(SB3Agent):
-    """Proximal policy optimisation (Schulman et al., 2017) on discrete or continuous prices."""
+    """Proximal policy optimisation on discrete or continuous prices."""
 
     name: ClassVar[str] = "ppo"
     description: ClassVar[str] = "Stable-Baselines3 PPO on discrete or continuous prices"
@@ -366,7 +366,7 @@ class PPOAgent(SB3Agent):
 
 
 class A2CAgent(SB3Agent):
-    """Advantage actor-critic (Mnih et al., 2016) on discrete or continuous prices."""
+    """Advantage actor-critic on discrete or continuous prices."""
 
     name: ClassVar[str] = "a2c"
     description: ClassVar[str] = "Stable-Baselines3 A2C on discrete or continuous prices"
@@ -374,7 +374,7 @@ class A2CAgent(SB3Agent):
 
 
 class SACAgent(SB3Agent):
-    """Soft actor-critic (Haarnoja et al., 2018) on continuous prices."""
+    """Soft actor-critic on continuous prices."""
 
     name: ClassVar[str] = "sac"
     description: ClassVar[str] = "Stable-Baselines3 SAC on continuous prices"

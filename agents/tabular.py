@@ -12,14 +12,18 @@ reward r and the next state s':
                   QA(s, a) <- QA(s, a) + alpha * (r + gamma * QB(s', argmax_a' QA(s', a')) - QA(s, a)),
                   otherwise the same with QA and QB swapped. Using one table to pick a'
                   and the other to value it removes the upward bias of max over noisy
-                  estimates (van Hasselt, "Double Q-learning", NeurIPS 2010).
+                  estimates.
 
 Terminated versus truncated episodes. When an episode *terminates* (the product sold
 out), there is no future revenue, so the target is just r. When an episode is *truncated*
 (the simulation stopped at its horizon), the market itself would have continued: the
 next state still has a value, so the target keeps the gamma * Q(s', .) term. Dropping it
 on truncation would teach the agent that the last period before an arbitrary cut-off is
-worth less than the others (Pardo et al., "Time Limits in Reinforcement Learning", 2018).
+worth less than the others.
+
+NOTE: when the discretizer gives the time left its own bins, the state after the last
+period is never acted in, so its row keeps ``initial_value`` and the truncation bootstrap
+adds gamma * initial_value: nothing with the default of 0, optimism otherwise.
 
 States. Observations are mapped to rows of the table by a ``StateDiscretizer`` (bins per
 observation component). Actions must be Discrete: action i posts the env's i-th grid price.
@@ -30,8 +34,9 @@ described in ``agents.schedules``. ``initial_value`` above zero makes the agent 
 every untried price looks good until tried, which drives systematic early exploration.
 
 Besides the one-transition ``update`` (the reference implementation, written for reading),
-``QLearningAgent.update_batch`` applies many transitions at once with numpy; see its
-docstring for how its result relates to the reference.
+``QLearningAgent.update_batch`` applies many transitions at once with numpy. Its docstring
+says when its result equals the reference. ``QLearningAgent.learn_vectorized`` uses it to
+train on many markets at once.
 """
 
 from __future__ import annotations
@@ -292,6 +297,8 @@ class QLearningAgent(TabularAgent):
         """Apply Q(s,a) <- Q(s,a) + alpha * (r + gamma * max_a' Q(s',a') - Q(s,a)); return the TD error."""
         alpha = self._step_size(state, action)
 
+        # After a real end (sold out) nothing more can be earned. A truncated episode is not
+        # terminated, so it bootstraps like any other step (see the module docstring).
         if terminated:
             target = reward
         else:

@@ -270,8 +270,8 @@ def test_load_with_mismatched_env_rejected(tmp_path):
 # state (every observation component in a single bin, which suits a stationary market),
 # gamma = 0.5. A smaller gamma keeps bootstrapped targets less noisy; with gamma = 0.9 and
 # this budget, some seeds end two grid steps away. Seeds 0 to 5 all ended on the oracle's
-# price 5.5 when this test was written; one grid step (0.5) of slack covers other
-# random streams.
+# price 5.5 when this test was written. One grid step (0.5) of slack covers other random
+# streams.
 LEARNING_STEPS = 30_000
 
 
@@ -302,8 +302,8 @@ def single_product_vector(num_envs, **kwargs):
 
 
 def test_learn_vectorized_reaches_oracle_price():
-    # 100,000 transitions over 64 markets, one state, gamma 0.5: seeds 0 to 3 all ended on
-    # the oracle's price 5.5 when this test was written; one grid step of slack as above.
+    # 100,000 transitions over 64 markets, one state, gamma 0.5. Seeds 0 to 3 all ended on
+    # the oracle's price 5.5 when this test was written, and one grid step of slack remains.
     env = gym.make("PricingSim/SingleProduct-v0")
     agent = make_agent("q-learning", env, seed=0, gamma=0.5, epsilon_decay_steps=5000, bins=1)
     agent.learn_vectorized(single_product_vector(64), 100_000)
