@@ -165,6 +165,9 @@ class SingleProductMarket:
             self.poisson_table = None
 
         self._oracle: Any = None
+        # A ``ScenarioMarket`` when ``SingleProductEnv`` gets scenarios; it then answers for
+        # the oracle and the fixed-price returns. The vector env never sets it.
+        self.scenario: Any = None
 
     # -- demand -----------------------------------------------------------------------
 
@@ -215,6 +218,8 @@ class SingleProductMarket:
 
     def oracle(self) -> Any:
         """Return the market's optimal policy (built once, then cached)."""
+        if self.scenario is not None:
+            return self.scenario.oracle()
         if self._oracle is None:
             from envs import oracles
 
@@ -227,6 +232,8 @@ class SingleProductMarket:
     def fixed_price_returns(self, prices: np.ndarray) -> np.ndarray:
         """Return the expected episode reward of posting each price in every period."""
         prices = np.asarray(prices, dtype=np.float64)
+        if self.scenario is not None:
+            return self.scenario.fixed_price_returns(prices)
         if not self.reference_dependent:
             return self.horizon * self.expected_rewards(prices)
 
@@ -313,6 +320,12 @@ class SingleProductEnv(gym.Env):
       from 1.0 to 10.0. ``price_grid``: an explicit strictly increasing grid instead.
     - ``unit_cost``: cost per unit sold, default 0.
     - ``initial_reference_price``: default the middle of the price range.
+    - ``scenarios``: stress scenarios that change demand over the episode (shocks, drift,
+      seasonality, competitors), as ``envs.scenarios`` objects or mappings with a ``kind``
+      key; see ``docs/scenarios.md``. The oracle and ``oracle_revenue`` follow them.
+      Reference-price demand rejects them (``ValueError``).
+    - ``observe_competitor_prices``: with competitor scenarios, append each competitor's
+      price in the coming period (0 while absent) as observation entries 4, 5, ...
     - ``render_mode``: None or ``"ansi"`` (a one-line text summary of the last period).
 
     ## Example
@@ -341,6 +354,8 @@ class SingleProductEnv(gym.Env):
         price_grid: Any = None,
         unit_cost: float = 0.0,
         initial_reference_price: float | None = None,
+        scenarios: Any = None,
+        observe_competitor_prices: bool = False,
         render_mode: str | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -364,11 +379,22 @@ class SingleProductEnv(gym.Env):
         self.action_space = self.market.actions.action_space
         self.observation_space = self.market.observation_space
 
+        # Scenarios make demand change by period, so the stationary Poisson table is unused.
+        self._scenario: Any = None
+        self._table = self.market.poisson_table
+        if scenarios or observe_competitor_prices:
+            from envs.scenarios import ScenarioMarket
+
+            self._scenario = ScenarioMarket(self.market, scenarios, observe_competitor_prices)
+            self.market.scenario = self._scenario
+            self.observation_space = self._scenario.observation_space
+            self._table = None
+        self._observe_extras = self._scenario is not None and self._scenario.observe_competitor_prices
+
         self._actions = self.market.actions
         self._horizon = self.market.horizon
         self._n_prices = self.market.actions.n_prices
         self._unit_cost = self.market.unit_cost
-        self._table = self.market.poisson_table
         self._period = self._horizon
         self._bits: list[list[int]] = []
         self._reference = self.market.initial_reference_price
@@ -407,6 +433,10 @@ class SingleProductEnv(gym.Env):
         super().reset(seed=seed)
         key = draw_stream_key(self.np_random)
         self._bits = episode_bits(key, self._horizon)
+        # Scenarios draw after the stream key, so a seed gives the same arrival draws with
+        # and without them.
+        if self._scenario is not None:
+            self._scenario.reset(self.np_random)
         self._period = 0
         self._reference = self.market.initial_reference_price
         self._last_price = 0.0
@@ -433,6 +463,12 @@ class SingleProductEnv(gym.Env):
                 oracle_reward = self._stationary_oracle_reward = float(
                     self.market.oracle().expected_step_reward(reference, self._horizon - period)
                 )
+        elif self._scenario is not None:
+            price = self._actions.price(action)
+            units, customers = self._scenario.sample_sales_one(
+                period, price, bits[DRAW_BUYERS], bits[DRAW_NON_BUYERS]
+            )
+            oracle_reward = self._scenario.oracle().expected_step_reward(period)
         else:
             price = self._actions.price(action)
             units, customers = self.market.sample_sales_one(
@@ -462,15 +498,15 @@ class SingleProductEnv(gym.Env):
         return self._observation(), reward, False, truncated, info
 
     def _observation(self) -> np.ndarray:
-        return np.array(
-            [
-                self._last_price,
-                self._last_units,
-                self._reference,
-                (self._horizon - self._period) / self._horizon,
-            ],
-            dtype=np.float32,
-        )
+        entries = [
+            self._last_price,
+            self._last_units,
+            self._reference,
+            (self._horizon - self._period) / self._horizon,
+        ]
+        if self._observe_extras:
+            entries += self._scenario.observation_extras(self._period)
+        return np.array(entries, dtype=np.float32)
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":
