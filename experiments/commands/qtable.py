@@ -49,7 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--set", action="append", type=_key_value, default=[], metavar="KEY=VALUE", dest="hyperparameters",
         help="agent hyperparameter, repeatable, e.g. gamma=0.5 or epsilon_decay_steps=5000",
     )
-    parser.add_argument("--load", type=Path, metavar="FILE", help="plot an agent saved earlier (.npz) instead of training")
+    parser.add_argument(
+        "--load", type=Path, metavar="FILE",
+        help="plot a tabular agent saved earlier (.npz, any of the three kinds) instead of training",
+    )
     parser.add_argument("--out", type=Path, default=Path("qtable-out"), help="output folder; default ./qtable-out")
     parser.add_argument("--all-states", action="store_true", help="draw unvisited states in the heatmap too")
     parser.set_defaults(handler=handle)
@@ -60,14 +63,16 @@ def handle(args: argparse.Namespace) -> int:
 
     import envs  # noqa: F401  (registers the PricingSim markets)
     from agents.plots import plot_price_path, plot_q_table
-    from agents.registry import agent_class, make_agent
+    from agents.registry import make_agent
+    from agents.tabular import TabularAgent
 
     if args.steps < 0:
         raise ValueError(f"--steps must be non-negative, got {args.steps}")
     env = gym.make(args.env, **dict(args.env_arg))
 
     if args.load is not None:
-        agent = agent_class(args.agent).load(args.load, env=env)
+        # The file names its agent, so --agent is not needed to load it.
+        agent = TabularAgent.load(args.load, env=env)
     else:
         hyperparameters = dict(args.hyperparameters)
         if args.bins is not None:
