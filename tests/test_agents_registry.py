@@ -71,3 +71,18 @@ def test_negative_seed_rejected():
     env = gym.make("PricingSim/SingleProduct-v0")
     with pytest.raises(ValueError, match="seed must be a non-negative integer, got -1"):
         make_agent("ucb1", env, seed=-1)
+
+
+@pytest.mark.parametrize(
+    "name", ["random", "epsilon-greedy", "ucb1", "thompson", "thompson-gaussian", "q-learning", "sarsa", "double-q"]
+)
+def test_same_seed_same_learning_curve(name):
+    curves = []
+    for _ in range(2):
+        env = gym.make("PricingSim/SingleProduct-v0", horizon=20)
+        agent = make_agent(name, env, seed=9)
+        curve = []
+        agent.learn(env, 400, callback=lambda m: curve.append(m["train/episode_revenue"]))
+        curves.append(curve)
+    assert len(curves[0]) == 20
+    assert curves[0] == curves[1]
