@@ -62,7 +62,8 @@ def test_default_oracle_interior_and_beats_random():
 def test_step_info_and_spec_rules(model_dir):
     env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, horizon=5, unit_cost=1.0).unwrapped
     obs, _ = env.reset(seed=3)
-    assert obs.dtype == np.float32 and env.observation_space.contains(obs)
+    assert obs.dtype == np.float32
+    assert env.observation_space.contains(obs)
     assert env.observation_names[-1] == "horizon_elapsed"
     for period in range(5):
         obs, reward, terminated, truncated, info = env.step(2)
@@ -127,7 +128,10 @@ def test_calibrate_command_writes_model(tmp_path, capsys):
     code = main(["calibrate", str(tmp_path / "panel.csv"), "-o", str(tmp_path / "model"), "--no-plots"])
     output = capsys.readouterr().out
     assert code == 0
-    assert "rows in:" in output and "log_loss" in output and "Own-price elasticity" in output
+    assert "rows in:" in output
+    assert "log_loss" in output
+    assert "Own-price elasticity" in output
+    assert (tmp_path / "model" / "report.json").exists()
     env = gym.make("PricingSim/Calibrated-v0", model_dir=tmp_path / "model", unit_cost=0.5)
     env.reset(seed=0)
 

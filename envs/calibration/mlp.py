@@ -59,8 +59,8 @@ class MLPDemandModel:
     def __init__(
         self,
         hidden: int = 32,
-        learning_rate: float = 1e-3,
-        batch_size: int = 256,
+        learning_rate: float = 3e-3,
+        batch_size: int = 512,
         max_epochs: int = 200,
         patience: int = 10,
         validation_fraction: float = 0.2,
