@@ -33,12 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "oracle's) to --out, with the trained agent as agent.npz."
         ),
     )
+
     parser.add_argument("--agent", choices=TABULAR_AGENTS, default="q-learning", help="tabular agent to train")
     parser.add_argument("--env", default="PricingSim/SingleProduct-v0", help="Gymnasium id of the market")
     parser.add_argument(
         "--env-arg", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
         help="market constructor argument, repeatable (VALUE read as JSON when it parses), e.g. horizon=100",
     )
+
     parser.add_argument("--steps", type=int, default=50_000, help="training steps (market periods); default 50000")
     parser.add_argument("--seed", type=int, default=0, help="seed of the agent and of the plotted episode")
     parser.add_argument(
@@ -49,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--set", action="append", type=_key_value, default=[], metavar="KEY=VALUE", dest="hyperparameters",
         help="agent hyperparameter, repeatable, e.g. gamma=0.5 or epsilon_decay_steps=5000",
     )
+
     parser.add_argument(
         "--load", type=Path, metavar="FILE",
         help="plot a tabular agent saved earlier (.npz, any of the three kinds) instead of training",
