@@ -137,7 +137,7 @@ def _plot(model, data, curve, directory: Path) -> None:
         probability = model.choice_probabilities(base)[:, j]
         axis.plot(grid, probability, label=item)
     axis.set_xlabel("own price (other items at their median price)")
-    axis.set_ylabel("purchase probability (population)")
+    axis.set_ylabel("purchase probability, user with average parameters")
     axis.set_title("Fitted demand curves")
     axis.legend()
     figure.tight_layout()
