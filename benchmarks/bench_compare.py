@@ -1,11 +1,11 @@
 """Wall time of the default comparison, serially and on a process pool.
 
-Runs ``experiments/configs/compare.toml`` (or ``--config``) twice into fresh temporary
-folders: once on a process pool with ``--workers`` workers and once with the serial backend.
-It checks that both give the same records and prints the wall times and the pool's speed-up
-over serial. Figures are not drawn; the table is, as in ``pricing-sim compare``.
+Runs ``experiments/configs/compare.toml`` (or ``--config``) into fresh temporary folders on
+a process pool with ``--workers`` workers and with the serial backend, ``--repeat`` times
+each in alternating order. It checks that both give the same records and prints the wall
+times and the pool's speed-up over serial. Figures are not drawn; the table is, as in ``pricing-sim compare``.
 
-    python benchmarks/bench_compare.py --workers 2
+    python benchmarks/bench_compare.py --workers 2 --repeat 2
 """
 
 from __future__ import annotations
@@ -46,27 +46,40 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="process-pool workers (default: 2)")
     parser.add_argument("--seeds", type=int, help="override the config's seeds with 0..N-1")
     parser.add_argument("--skip-serial", action="store_true", help="time only the process pool")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs per backend, in alternating order (default: 1)")
     args = parser.parse_args()
 
     config = load_config(args.config)
     if args.seeds:
         config = config.with_seeds(args.seeds)
+    backends = ["process"] if args.skip_serial else ["process", "serial"]
     load_before = os.getloadavg()
 
+    # Alternate the order (pool, serial, serial, pool, ...) so that a change in the shared
+    # machine's load does not favour one backend; the minimum of each backend is reported.
+    times: dict[str, list[float]] = {backend: [] for backend in backends}
     with tempfile.TemporaryDirectory() as tmp:
-        pool = timed_run(config, Path(tmp) / "pool", "process", args.workers)
-        result = {
-            "config": str(args.config.name),
-            "runs": len(config.agents) * len(config.seeds),
-            "workers": args.workers,
-            "cpu_count": os.cpu_count(),
-            "pool_seconds": round(pool, 1),
-        }
+        for repeat in range(args.repeat):
+            order = backends if repeat % 2 == 0 else backends[::-1]
+            for backend in order:
+                out = Path(tmp) / f"{backend}-{repeat}"
+                times[backend].append(timed_run(config, out, backend, args.workers if backend == "process" else 1))
         if not args.skip_serial:
-            serial = timed_run(config, Path(tmp) / "serial", "serial", 1)
-            pd.testing.assert_frame_equal(sorted_evaluations(Path(tmp) / "serial"), sorted_evaluations(Path(tmp) / "pool"))
-            result.update(serial_seconds=round(serial, 1), speedup=round(serial / pool, 2), identical_records=True)
+            pd.testing.assert_frame_equal(sorted_evaluations(Path(tmp) / "serial-0"), sorted_evaluations(Path(tmp) / "process-0"))
 
+    result = {
+        "config": str(args.config.name),
+        "runs": len(config.agents) * len(config.seeds),
+        "workers": args.workers,
+        "cpu_count": os.cpu_count(),
+        "pool_seconds": [round(value, 1) for value in times["process"]],
+    }
+    if not args.skip_serial:
+        result.update(
+            serial_seconds=[round(value, 1) for value in times["serial"]],
+            speedup_of_minimums=round(min(times["serial"]) / min(times["process"]), 2),
+            identical_records=True,
+        )
     result.update(
         date=dt.date.today().isoformat(),
         load_average_before=[round(value, 1) for value in load_before],
