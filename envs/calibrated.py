@@ -26,10 +26,10 @@ class CalibratedEnv(gym.Env):
 
     A fitted demand model (a logit or MLP saved by ``pricing-sim calibrate``, or the logit of
     the default shipped panel, see ``envs.calibration.DEFAULT_DATASET``) describes how the
-    data's customers choose. Each period a Poisson number of customers arrives; each is a
-    user drawn from the data in proportion to their number of purchase occasions, with that
-    user's fitted parameters. The agent sets the price of the focal item; the other items'
-    prices and promotions are replayed from a randomly drawn observed occasion.
+    data's customers choose. Each period a Poisson number of customers arrives. Each customer
+    is a user of the data, drawn in proportion to their number of purchase occasions, and
+    keeps that user's fitted parameters. The agent sets the price of the focal item, and the
+    other items' prices and promotions are replayed from a randomly drawn observed occasion.
 
     **Action space.** ``Discrete(n_prices)``: action ``i`` posts ``price_grid[i]``, an evenly
     spaced grid from ``min_price`` to ``max_price``. With ``action_type="continuous"``,
