@@ -23,7 +23,7 @@ ELASTICITY_STEP = 0.01  # relative price change of the finite-difference elastic
 
 
 class PositivePriceEffectWarning(UserWarning):
-    """A fitted model says demand for some items rises with their own price."""
+    """Warning that a fitted model's demand for some items rises with their own price."""
 
 
 def split_train_test(

@@ -52,8 +52,8 @@ class SavedModel:
 def build_market_sample(data: CalibrationData, seed: int = 0) -> dict[str, np.ndarray]:
     """Return observed price scenarios of all items, for the calibrated market to replay.
 
-    A choice panel keeps its occasions (so competitor prices keep their joint distribution);
-    an event log has one price per row, so each item's price is drawn independently from the
+    A choice panel keeps its occasions, so competitor prices keep their joint distribution.
+    An event log has one price per row, so each item's price is drawn independently from the
     prices it was shown at. At most ``MAX_MARKET_ROWS`` rows are kept.
     """
     rng = np.random.default_rng(seed)

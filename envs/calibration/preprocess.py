@@ -56,7 +56,7 @@ BEHAVIOURS = {
 
 @dataclass
 class PreprocessReport:
-    """What preprocessing did to one table: rows in, rows dropped by reason, rows out."""
+    """Summary of cleaning one table: rows in, rows dropped by reason, rows out."""
 
     source: str
     rows_in: int
