@@ -165,8 +165,8 @@ class SingleProductMarket:
             self.poisson_table = None
 
         self._oracle: Any = None
-        # A ``ScenarioMarket`` when ``SingleProductEnv`` gets scenarios; it then answers for
-        # the oracle and the fixed-price returns. The vector env never sets it.
+        # A ``ScenarioMarket`` when ``SingleProductEnv`` gets scenarios. It then provides the
+        # oracle and the fixed-price returns. The vector env never sets it.
         self.scenario: Any = None
 
     # -- demand -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import math
 import pickle
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -457,3 +458,15 @@ def test_invalid_market_combinations_raise():
         make_env([{"kind": "shock", "factor": 0.5}], observe_competitor_prices=True)
     with pytest.raises(TypeError, match=r"scenarios must be a list"):
         make_env("shock")
+
+
+def test_shipped_config_builds_shocked_market():
+    from experiments.config import load_config
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demand-shock.toml"
+    config = load_config(path)
+    env = gym.make(config.env.id, **config.env.kwargs).unwrapped
+    oracle = env.oracle()
+    np.testing.assert_array_equal(oracle.prices[:50], np.full(50, 5.5))
+    np.testing.assert_array_equal(oracle.prices[50:], np.full(50, 3.5))
+    assert oracle.expected_return() == pytest.approx(6127.0177, abs=1e-3)

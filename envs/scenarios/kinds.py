@@ -17,6 +17,7 @@ import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -347,7 +348,7 @@ class Seasonality(DemandScenario):
     def factors(self, horizon: int, rng: np.random.Generator | None = None) -> np.ndarray:
         periods = np.arange(horizon, dtype=np.float64)
         factors = 1.0 + self.amplitude * np.sin(2.0 * np.pi * periods / self.period + self.phase)
-        # Rounding may leave -1e-17 where the sine reaches -1 with amplitude 1.
+        # With amplitude 1, rounding may leave a tiny negative factor where the sine is -1.
         return np.maximum(factors, 0.0)
 
     def upper_bound(self, horizon: int) -> float:
@@ -507,16 +508,18 @@ class JumpingCompetitor(CompetitorScenario):
 # Building scenarios from configs
 
 
-SCENARIO_KINDS: Mapping[str, Mapping[str | None, type[Scenario]]] = {
-    "shock": {None: DemandShock},
-    "drift": {"linear": LinearDrift, "random-walk": RandomWalkDrift},
-    "seasonality": {None: Seasonality},
-    "competitor": {
-        "fixed": FixedCompetitor,
-        "undercut": UndercuttingCompetitor,
-        "jumps": JumpingCompetitor,
-    },
-}
+SCENARIO_KINDS: Mapping[str, Mapping[str | None, type[Scenario]]] = MappingProxyType(
+    {
+        "shock": {None: DemandShock},
+        "drift": {"linear": LinearDrift, "random-walk": RandomWalkDrift},
+        "seasonality": {None: Seasonality},
+        "competitor": {
+            "fixed": FixedCompetitor,
+            "undercut": UndercuttingCompetitor,
+            "jumps": JumpingCompetitor,
+        },
+    }
+)
 _DEFAULT_VARIANTS = {"drift": "linear", "competitor": "fixed"}
 _VARIANT_KEYS = {"drift": "mode", "competitor": "process"}
 

@@ -64,10 +64,10 @@ class ScenarioDemand(DemandModel):
     """The demand model of one period under scenarios.
 
     ``P(p) = P0(s p)`` without a competitor and ``expit(L0(s p) - log D)`` with one, and
-    ``market_size = m * base.market_size``. The optimum is the base model's closed form
-    without a competitor (``p* = q* / s``, where ``q*`` is the base optimum for unit cost
-    ``s c`` inside the bounds times ``s``), the logit closed form for a logit base with a
-    competitor (``alpha - log D`` and ``beta s``), and the numeric search otherwise.
+    ``market_size = m * base.market_size``. Without a competitor the optimum is the base
+    model's own, ``p* = q* / s``, where ``q*`` is the base optimum for unit cost ``s c``
+    inside the bounds times ``s``. With a competitor and a logit base it is the logit closed
+    form with ``alpha - log D`` and ``beta s``. Other cases use the numeric search.
 
     Args:
         base: the market's stationary demand model.
@@ -316,8 +316,8 @@ class ScenarioOracle:
 
     Demand in each period is stationary and does not depend on past prices, so the best
     price of each period is optimal. On a grid it is the grid price with the highest
-    expected reward in that period; in continuous mode the period's closed-form optimum
-    (``ScenarioDemand``), or the best of the 201 candidate prices if that is better.
+    expected reward in that period. In continuous mode it is the period's optimum from
+    ``ScenarioDemand``, or the best of the 201 candidate prices if that earns more.
     ``expected_return()`` sums the periods' optimal expected rewards for the schedule of the
     last reset (the nominal schedule before the first reset).
     """
