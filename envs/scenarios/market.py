@@ -210,6 +210,12 @@ class ScenarioMarket:
         self.version = 0
         self._oracle: ScenarioOracle | None = None
 
+        # Poisson means of every (period, grid price), rebuilt when the schedule changes.
+        self._grid_index = {price: i for i, price in enumerate(market.price_grid.tolist())}
+        self._buyer_means: list[list[float]] = []
+        self._other_means: list[list[float]] = []
+        self._means_version: int | None = None
+
     # -- schedules ------------------------------------------------------------------------
 
     def build_schedule(self, rng: np.random.Generator | None) -> Schedule:
@@ -287,11 +293,28 @@ class ScenarioMarket:
         self, period: int, price: float, buyer_bits: int, other_bits: int
     ) -> tuple[int, int]:
         """Draw (units sold, customers) in period ``period`` from the market's random bits."""
-        probability = float(self.purchase_probabilities(period, price))
-        mean = self.market.market_size * float(self.schedule.market_factors[period])
-        units = poisson_inverse_cdf_one(buyer_bits, mean * probability)
-        non_buyers = poisson_inverse_cdf_one(other_bits, mean * (1.0 - probability))
+        index = self._grid_index.get(price)
+        if index is not None:
+            # A grid price: read the Poisson means from the table of this schedule.
+            if self._means_version != self.version:
+                self._build_grid_means()
+            buyer_mean = self._buyer_means[period][index]
+            other_mean = self._other_means[period][index]
+        else:
+            probability = float(self.purchase_probabilities(period, price))
+            mean = self.market.market_size * float(self.schedule.market_factors[period])
+            buyer_mean, other_mean = mean * probability, mean * (1.0 - probability)
+        units = poisson_inverse_cdf_one(buyer_bits, buyer_mean)
+        non_buyers = poisson_inverse_cdf_one(other_bits, other_mean)
         return units, units + non_buyers
+
+    def _build_grid_means(self) -> None:
+        grid = self.market.price_grid
+        probability = self.purchase_probabilities(np.arange(self.horizon)[:, None], grid[None, :])
+        means = self.market.market_size * self.schedule.market_factors[:, None]
+        self._buyer_means = (means * probability).tolist()
+        self._other_means = (means * (1.0 - probability)).tolist()
+        self._means_version = self.version
 
     def fixed_price_returns(self, prices: ArrayLike) -> np.ndarray:
         """Return the expected episode reward of posting each price in every period."""
