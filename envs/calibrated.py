@@ -144,6 +144,7 @@ class CalibratedEnv(gym.Env):
         self._period = 0
         self._scenario = 0
         self._expected_return: float | None = None
+        self._grid_demand = np.full((len(self.scenario_prices), self.oracle_grid.size), np.nan)
 
     # ----------------------------------------------------------------- set-up
 
@@ -240,6 +241,19 @@ class CalibratedEnv(gym.Env):
         keys = np.concatenate([self.scenario_prices, self.scenario_promotions.reshape(len(self.scenario_prices), -1)], axis=1)
         return np.unique(keys, axis=0, return_counts=True)
 
+    def _grid_purchase_probabilities(self, scenario: int) -> np.ndarray:
+        """Return the population purchase probability of the focal item at each oracle-grid price.
+
+        The values are cached per scenario, so a long run computes each scenario once.
+        """
+        cached = self._grid_demand[scenario]
+        if np.isnan(cached[0]):
+            probabilities = self.focal_probabilities(
+                self.oracle_grid, self.scenario_prices[scenario], self.scenario_promotions[scenario]
+            )
+            cached[:] = probabilities @ self.population_weights
+        return cached
+
     def expected_revenues(self, prices: np.ndarray, scenario: int) -> np.ndarray:
         """Return the expected reward of each price in the given competitor scenario."""
         probabilities = self.focal_probabilities(prices, self.scenario_prices[scenario], self.scenario_promotions[scenario])
@@ -282,14 +296,21 @@ class CalibratedEnv(gym.Env):
         scenario_prices = self.scenario_prices[self._scenario]
         scenario_promotions = self.scenario_promotions[self._scenario]
 
-        probabilities = self.focal_probabilities(np.array([price]), scenario_prices, scenario_promotions)[0]
+        grid_demand = self._grid_purchase_probabilities(self._scenario)
+        if self.action_type == "discrete":
+            purchase_probability = float(grid_demand[int(np.asarray(action).reshape(()))])
+        else:
+            probabilities = self.focal_probabilities(np.array([price]), scenario_prices, scenario_promotions)[0]
+            purchase_probability = float(probabilities @ self.population_weights)
+
+        # Customers are independent draws of a user, so each buys with the population-weighted
+        # probability and the units sold are binomial given the number of arrivals.
         customers = int(self.np_random.poisson(self.arrival_rate))
-        per_user = self.np_random.multinomial(customers, self.population_weights)
-        units_sold = int(self.np_random.binomial(per_user, probabilities).sum())
+        units_sold = int(self.np_random.binomial(customers, min(max(purchase_probability, 0.0), 1.0)))
         reward = float((price - self.unit_cost) * units_sold)
 
-        expected = float(self.arrival_rate * (price - self.unit_cost) * (probabilities @ self.population_weights))
-        oracle_revenue = float(self.expected_revenues(self.oracle_grid, self._scenario).max())
+        expected = float(self.arrival_rate * (price - self.unit_cost) * purchase_probability)
+        oracle_revenue = float(np.max(self.arrival_rate * (self.oracle_grid - self.unit_cost) * grid_demand))
         info = {
             "price": price,
             "customers": customers,

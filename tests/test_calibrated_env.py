@@ -195,3 +195,20 @@ def test_default_model_cached_on_disk(tmp_path):
     assert saved.model.items == ("citrus_hill", "minute_maid")
     assert env.focal_item == "minute_maid"
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+
+
+@pytest.mark.parametrize("action_type", ["discrete", "continuous"])
+def test_mean_reward_matches_expected(model_dir, action_type):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, action_type=action_type, unit_cost=1.0, horizon=50).unwrapped
+    action = 6 if action_type == "discrete" else np.array([0.2], dtype=np.float32)
+    env.reset(seed=5)
+    rewards, expected = [], []
+    for _ in range(3000):
+        _, reward, _, truncated, info = env.step(action)
+        rewards.append(reward)
+        expected.append(info["expected_revenue"])
+        if truncated:
+            env.reset()
+    # About 100 customers a period over 3,000 periods: the relative standard error of the
+    # mean reward is well under 1%, so 3% only fails if sampling is biased.
+    assert np.mean(rewards) == pytest.approx(np.mean(expected), rel=0.03)
