@@ -323,7 +323,6 @@ class SingleProductEnv(gym.Env):
     - ``scenarios``: stress scenarios that change demand over the episode (shocks, drift,
       seasonality, competitors), as ``envs.scenarios`` objects or mappings with a ``kind``
       key; see ``docs/scenarios.md``. The oracle and ``oracle_revenue`` follow them.
-      Reference-price demand rejects them (``ValueError``).
     - ``observe_competitor_prices``: with competitor scenarios, append each competitor's
       price in the coming period (0 while absent) as observation entries 4, 5, ...
     - ``render_mode``: None or ``"ansi"`` (a one-line text summary of the last period).
@@ -466,9 +465,11 @@ class SingleProductEnv(gym.Env):
         elif self._scenario is not None:
             price = self._actions.price(action)
             units, customers = self._scenario.sample_sales_one(
-                period, price, bits[DRAW_BUYERS], bits[DRAW_NON_BUYERS]
+                period, price, bits[DRAW_BUYERS], bits[DRAW_NON_BUYERS], reference
             )
-            oracle_reward = self._scenario.oracle().expected_step_reward(period)
+            oracle_reward = self._scenario.oracle().expected_step_reward(period, reference)
+            if self.market.reference_dependent:
+                self._reference = float(self.market.next_references(reference, price))
         else:
             price = self._actions.price(action)
             units, customers = self.market.sample_sales_one(

@@ -1,5 +1,6 @@
 """Stress scenarios on SingleProduct-v0: schedules, demand, oracle, determinism and errors."""
 
+import itertools
 import math
 import pickle
 import warnings
@@ -298,6 +299,57 @@ def test_random_walk_oracle_uses_schedule_of_last_reset():
 
 
 # --------------------------------------------------------------------------------------------
+# Reference-price demand
+
+
+def test_reference_neutral_scenario_matches_plain_market():
+    plain = gym.make(ENV_ID, demand="reference-price").unwrapped
+    neutral = make_env([{"kind": "shock", "factor": 1.0}], demand="reference-price")
+    assert neutral.oracle().expected_return() == pytest.approx(plain.oracle().expected_return(), rel=1e-12)
+    plain.action_space.seed(1)
+    neutral.action_space.seed(1)
+    for (obs_a, reward_a, info_a), (obs_b, reward_b, info_b) in zip(
+        run_episode(plain, seed=3)[1:], run_episode(neutral, seed=3)[1:]
+    ):
+        np.testing.assert_array_equal(obs_a, obs_b)
+        assert reward_a == reward_b
+        assert info_a["oracle_revenue"] == pytest.approx(info_b["oracle_revenue"], rel=1e-9)
+
+
+def test_reference_oracle_matches_enumeration():
+    env = make_env(
+        [
+            {"kind": "shock", "factor": 1.8, "start": 2, "target": "price_sensitivity"},
+            {"kind": "competitor", "price": 4.0, "start": 3},
+        ],
+        demand="reference-price",
+        horizon=5,
+        n_prices=5,
+    )
+    scenario = env.market.scenario
+    best = -math.inf
+    # Every one of the 5**5 price sequences, with the reference rolled forward exactly.
+    for sequence in itertools.product(env.price_grid.tolist(), repeat=5):
+        reference, total = env.market.initial_reference_price, 0.0
+        for period, price in enumerate(sequence):
+            total += float(scenario.expected_rewards(period, price, reference))
+            reference = float(scenario.next_references(reference, price))
+        best = max(best, total)
+    # The value iteration interpolates the reference price, so its policy may lose a little.
+    assert env.oracle().expected_return() == pytest.approx(best, rel=1e-4)
+    assert env.oracle().expected_return() <= best + 1e-9
+
+
+def test_reference_oracle_revenue_follows_episode():
+    env = make_env([{"kind": "seasonality", "amplitude": 0.5, "period": 10}], demand="reference-price", horizon=30)
+    oracle = env.oracle()
+    trajectory = run_episode(env, seed=0, policy=oracle.act)
+    oracle_rewards = [info["oracle_revenue"] for _, _, info in trajectory[1:]]
+    assert math.fsum(oracle_rewards) == pytest.approx(oracle.expected_return(), rel=1e-9)
+    assert oracle.interpolated_value() == pytest.approx(oracle.expected_return(), rel=1e-4)
+
+
+# --------------------------------------------------------------------------------------------
 # Observations, seeding, checkers, pickling
 
 SCENARIO_LISTS = {
@@ -311,10 +363,13 @@ SCENARIO_LISTS = {
 
 
 @pytest.mark.parametrize("action_type", ["discrete", "continuous"])
+@pytest.mark.parametrize("demand", ["logit", "reference-price"])
 @pytest.mark.parametrize("name", SCENARIO_LISTS)
-def test_env_checkers_pass(name, action_type):
+def test_env_checkers_pass(name, demand, action_type):
     observe = name == "random"
-    env = make_env(SCENARIO_LISTS[name], horizon=30, action_type=action_type, observe_competitor_prices=observe)
+    env = make_env(
+        SCENARIO_LISTS[name], demand=demand, horizon=30, action_type=action_type, observe_competitor_prices=observe
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gymnasium_check_env(env, skip_render_check=False)
@@ -452,12 +507,13 @@ def test_invalid_market_combinations_raise():
         make_env([{"kind": "shock", "start": 10, "factor": 0.5}], horizon=10)
     with pytest.raises(ValueError, match=r"rate=-0\.2 takes the price-sensitivity factor to -0\.8"):
         make_env([{"kind": "drift", "rate": -0.2, "target": "price_sensitivity"}], horizon=10)
-    with pytest.raises(ValueError, match=r"scenarios do not support reference-price demand"):
-        make_env([{"kind": "shock", "factor": 0.5}], demand="reference-price")
     with pytest.raises(ValueError, match=r"observe_competitor_prices=True needs at least one scenario of kind 'competitor'"):
         make_env([{"kind": "shock", "factor": 0.5}], observe_competitor_prices=True)
     with pytest.raises(TypeError, match=r"scenarios must be a list"):
         make_env("shock")
+    reference_env = make_env([{"kind": "shock", "factor": 0.5}], demand="reference-price")
+    with pytest.raises(ValueError, match=r"period_demand needs stationary demand"):
+        reference_env.market.scenario.period_demand(0)
 
 
 def test_shipped_config_builds_shocked_market():

@@ -13,8 +13,14 @@ and the expected demand is ``m_t M P_t(p)``. For a logit base ``L0(q) = alpha - 
 ``u_p = alpha - beta s_t p`` and ``u_j = alpha - beta s_t c_jt + offset_j``. Log-odds enter
 the competitor form clipped to [-50, 50], where ``expit`` is already 1 or below 2e-22.
 
-Demand in each period is stationary and independent of past prices, so the optimal policy
-prices every period at that period's own optimum.
+With stationary base demand, each period's demand is independent of past prices, so the
+optimal policy prices every period at that period's own optimum (``ScenarioOracle``).
+
+With reference-price demand the reference shift ``gain (r - p)^+ - loss (p - r)^+`` (in
+currency, at the posted price) is added to ``L0(s_t p)`` before the competitor term, and
+the reference follows posted prices as without scenarios. The optimum then looks ahead,
+and ``ScenarioReferenceOracle`` solves it by backward induction over (period, reference
+price) with the period's own rewards.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from gymnasium import spaces
 from numpy.typing import ArrayLike
 from scipy.special import expit
 
-from envs.demand import DemandModel, LogitDemand
+from envs.demand import DemandModel, LogitDemand, ReferencePriceDemand
 from envs.random_streams import poisson_inverse_cdf_one, poisson_support_max
 from envs.scenarios.kinds import (
     MARKET_SIZE,
@@ -38,24 +44,53 @@ from envs.scenarios.kinds import (
     make_scenarios,
 )
 
-__all__ = ["LOG_ODDS_LIMIT", "ScenarioDemand", "ScenarioMarket", "ScenarioOracle", "Schedule"]
+__all__ = [
+    "LOG_ODDS_LIMIT",
+    "ScenarioDemand",
+    "ScenarioMarket",
+    "ScenarioOracle",
+    "ScenarioReferenceOracle",
+    "Schedule",
+]
 
 # Log-odds are clipped to +-this in the competitor form, so that two saturated utilities
 # (a price where the base model's probability is exactly 0 or 1) never give inf - inf.
 LOG_ODDS_LIMIT = 50.0
 
+# Reference shifts are clipped to +-this, as ReferencePriceDemand clips them.
+_MAX_REFERENCE_SHIFT = 1e300
+
+# Reference-price grid points of ScenarioReferenceOracle, as ReferencePriceOracle uses.
+DEFAULT_REFERENCE_POINTS = 201
+
 
 def scenario_probability(
-    base: DemandModel, perceived_prices: np.ndarray, outside_log_odds: ArrayLike
+    base: DemandModel,
+    perceived_prices: np.ndarray,
+    outside_log_odds: ArrayLike,
+    reference_shift: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Return the purchase probability at perceived prices ``s p`` given ``log D``, batched."""
+    """Return the purchase probability at perceived prices ``s p`` given ``log D``, batched.
+
+    ``reference_shift`` is the reference-price shift of the log-odds, or None for
+    stationary demand.
+    """
     perceived_prices = np.asarray(perceived_prices, dtype=np.float64)
-    probability = np.asarray(base.purchase_probability(perceived_prices), dtype=np.float64)
-    probability = np.minimum(np.maximum(probability, 0.0), 1.0)
     outside = np.asarray(outside_log_odds, dtype=np.float64)
-    if not np.any(outside > 0.0):
-        return probability
-    log_odds = np.clip(base._log_odds(perceived_prices), -LOG_ODDS_LIMIT, LOG_ODDS_LIMIT)
+    if reference_shift is None:
+        probability = np.asarray(base.purchase_probability(perceived_prices), dtype=np.float64)
+        probability = np.minimum(np.maximum(probability, 0.0), 1.0)
+        if not np.any(outside > 0.0):
+            return probability
+        log_odds = base._log_odds(perceived_prices)
+    else:
+        # The same operations as ReferencePriceDemand.purchase_probability.
+        shift = np.minimum(np.maximum(reference_shift, -_MAX_REFERENCE_SHIFT), _MAX_REFERENCE_SHIFT)
+        log_odds = base._log_odds(perceived_prices) + shift
+        probability = np.asarray(expit(log_odds), dtype=np.float64)
+        if not np.any(outside > 0.0):
+            return probability
+    log_odds = np.clip(log_odds, -LOG_ODDS_LIMIT, LOG_ODDS_LIMIT)
     return np.where(outside > 0.0, expit(log_odds - outside), probability)
 
 
@@ -154,26 +189,25 @@ class ScenarioMarket:
         observe_competitor_prices: append each competitor's price in the coming period
             (0 while it is absent) to the observation.
 
-    Raises ``ValueError`` for reference-price demand, where the optimum is not myopic and
-    the oracle would need a time-dependent dynamic program.
+    With reference-price demand the oracle is a ``ScenarioReferenceOracle``; otherwise a
+    ``ScenarioOracle``.
     """
 
     def __init__(
         self, market: Any, scenarios: Any, observe_competitor_prices: bool = False
     ) -> None:
-        if market.reference_dependent:
-            raise ValueError(
-                "scenarios do not support reference-price demand: its optimum depends on "
-                "future periods, and the oracle has no dynamic program for a changing "
-                "demand. Use a stationary demand model (logit, linear, exponential, "
-                "constant-elasticity, mixture) with scenarios."
-            )
         if not isinstance(observe_competitor_prices, (bool, np.bool_)):
             raise TypeError(
                 f"observe_competitor_prices must be a bool, got {observe_competitor_prices!r}"
             )
         self.market = market
-        self.base: DemandModel = market.demand
+        self.reference_dependent = bool(market.reference_dependent)
+        self.reference_model: ReferencePriceDemand | None = None
+        if self.reference_dependent:
+            self.reference_model = market.demand
+            self.base: DemandModel = market.demand.base
+        else:
+            self.base = market.demand
         self.horizon = int(market.horizon)
         self.scenarios: tuple[Scenario, ...] = make_scenarios(scenarios)
         for scenario in self.scenarios:
@@ -208,7 +242,7 @@ class ScenarioMarket:
         # Before the first reset the schedule is the nominal one (random paths without noise).
         self.schedule = self.build_schedule(None)
         self.version = 0
-        self._oracle: ScenarioOracle | None = None
+        self._oracle: ScenarioOracle | ScenarioReferenceOracle | None = None
 
         # Poisson means of every (period, grid price), rebuilt when the schedule changes.
         self._grid_index = {price: i for i, price in enumerate(market.price_grid.tolist())}
@@ -256,31 +290,65 @@ class ScenarioMarket:
 
     # -- demand ---------------------------------------------------------------------------
 
-    def purchase_probabilities(self, periods: ArrayLike, prices: ArrayLike) -> np.ndarray:
-        """Return purchase probabilities for periods and prices (broadcast against each other)."""
+    def purchase_probabilities(
+        self, periods: ArrayLike, prices: ArrayLike, references: ArrayLike | None = None
+    ) -> np.ndarray:
+        """Return purchase probabilities for periods, prices and reference prices (broadcast).
+
+        ``references`` is required with reference-price demand and ignored otherwise.
+        """
         periods = np.asarray(periods, dtype=np.int64)
         prices = np.asarray(prices, dtype=np.float64)
         schedule = self.schedule
+        shift = None
+        if self.reference_model is not None:
+            if references is None:
+                raise ValueError("reference-price demand needs the reference prices, got None")
+            shift = np.asarray(self.reference_model.utility_shift(prices, references))
         return scenario_probability(
             self.base,
             schedule.price_factors[periods] * prices,
             schedule.outside_log_odds[periods],
+            shift,
         )
 
-    def expected_rewards(self, periods: ArrayLike, prices: ArrayLike) -> np.ndarray:
-        """Return ``(p - unit_cost) * m_t M P_t(p)`` for periods and prices (broadcast)."""
+    def expected_rewards(
+        self, periods: ArrayLike, prices: ArrayLike, references: ArrayLike | None = None
+    ) -> np.ndarray:
+        """Return ``(p - unit_cost) * m_t M P_t(p, r)`` for periods, prices and references."""
         periods = np.asarray(periods, dtype=np.int64)
         prices = np.asarray(prices, dtype=np.float64)
         means = self.market.market_size * self.schedule.market_factors[periods]
-        return (prices - self.market.unit_cost) * means * self.purchase_probabilities(periods, prices)
+        probability = self.purchase_probabilities(periods, prices, references)
+        return (prices - self.market.unit_cost) * means * probability
+
+    def next_references(self, references: ArrayLike, prices: ArrayLike) -> np.ndarray:
+        """Return next period's reference prices (unchanged for stationary demand)."""
+        return np.asarray(self.market.next_references(references, prices), dtype=np.float64)
 
     def reward_table(self, prices: ArrayLike) -> np.ndarray:
-        """Return expected rewards of shape (horizon, len(prices)): every period at every price."""
+        """Return expected rewards of shape (horizon, len(prices)): each price posted every period.
+
+        With reference-price demand the reference follows the posted price from
+        ``initial_reference_price``.
+        """
         prices = np.asarray(prices, dtype=np.float64).reshape(-1)
-        return self.expected_rewards(np.arange(self.horizon)[:, None], prices[None, :])
+        if self.reference_model is None:
+            return self.expected_rewards(np.arange(self.horizon)[:, None], prices[None, :])
+        references = np.full(prices.shape, self.market.initial_reference_price)
+        table = np.empty((self.horizon, prices.size))
+        for period in range(self.horizon):
+            table[period] = self.expected_rewards(period, prices, references)
+            references = self.next_references(references, prices)
+        return table
 
     def period_demand(self, period: int) -> ScenarioDemand:
-        """Return period ``period``'s demand as a ``DemandModel``."""
+        """Return period ``period``'s demand as a ``DemandModel`` (stationary demand only)."""
+        if self.reference_model is not None:
+            raise ValueError(
+                "period_demand needs stationary demand; with reference-price demand use "
+                "expected_rewards(period, prices, references)"
+            )
         schedule = self.schedule
         return ScenarioDemand(
             base=self.base,
@@ -290,10 +358,13 @@ class ScenarioMarket:
         )
 
     def sample_sales_one(
-        self, period: int, price: float, buyer_bits: int, other_bits: int
+        self, period: int, price: float, buyer_bits: int, other_bits: int, reference: float = 0.0
     ) -> tuple[int, int]:
-        """Draw (units sold, customers) in period ``period`` from the market's random bits."""
-        index = self._grid_index.get(price)
+        """Draw (units sold, customers) in period ``period`` from the market's random bits.
+
+        ``reference`` is the reference price, used only with reference-price demand.
+        """
+        index = None if self.reference_model is not None else self._grid_index.get(price)
         if index is not None:
             # A grid price: read the Poisson means from the table of this schedule.
             if self._means_version != self.version:
@@ -301,7 +372,7 @@ class ScenarioMarket:
             buyer_mean = self._buyer_means[period][index]
             other_mean = self._other_means[period][index]
         else:
-            probability = float(self.purchase_probabilities(period, price))
+            probability = float(self.purchase_probabilities(period, price, reference))
             mean = self.market.market_size * float(self.schedule.market_factors[period])
             buyer_mean, other_mean = mean * probability, mean * (1.0 - probability)
         units = poisson_inverse_cdf_one(buyer_bits, buyer_mean)
@@ -327,10 +398,13 @@ class ScenarioMarket:
         prices = self.schedule.competitor_prices[:, column]
         return np.nan_to_num(prices, nan=0.0).tolist()
 
-    def oracle(self) -> ScenarioOracle:
+    def oracle(self) -> ScenarioOracle | ScenarioReferenceOracle:
         """Return the optimal policy (one object that follows the current schedule)."""
         if self._oracle is None:
-            self._oracle = ScenarioOracle(self)
+            if self.reference_model is not None:
+                self._oracle = ScenarioReferenceOracle(self)
+            else:
+                self._oracle = ScenarioOracle(self)
         return self._oracle
 
 
@@ -417,8 +491,11 @@ class ScenarioOracle:
             return int(self._indices[period])
         return self.actions.price_to_action(float(self._prices[period]))
 
-    def expected_step_reward(self, period: int) -> float:
-        """Return the optimal expected reward of period ``period`` (0-based)."""
+    def expected_step_reward(self, period: int, reference: float | None = None) -> float:
+        """Return the optimal expected reward of period ``period`` (0-based).
+
+        ``reference`` is accepted for the interface of ``ScenarioReferenceOracle`` and unused.
+        """
         self._solve()
         return float(self._step_rewards[period])
 
@@ -426,3 +503,113 @@ class ScenarioOracle:
         """Return the sum over periods of the optimal expected rewards."""
         self._solve()
         return float(math.fsum(self._step_rewards.tolist()))
+
+
+class ScenarioReferenceOracle:
+    """Near-optimal policy under scenarios with reference-price demand.
+
+    Backward induction over (period, reference price): ``V_t(r) = max_p [R_t(p, r) +
+    V_(t+1)(r')]`` with ``r' = memory r + (1 - memory) p`` and ``V_horizon = 0``. The
+    reference price lies on ``n_reference_points`` evenly spaced points of [min_price,
+    max_price], with linear interpolation in between, as in ``ReferencePriceOracle``. The
+    prices searched are the grid (discrete mode) or the 201 candidate prices (continuous
+    mode).
+
+    ``expected_return()`` is the exact expected return of this policy from the start state
+    for the schedule of the last reset, computed by a rollout, so it is a lower bound on
+    the optimum. ``interpolated_value()`` is the value-iteration estimate.
+    """
+
+    def __init__(
+        self, scenario_market: ScenarioMarket, n_reference_points: int = DEFAULT_REFERENCE_POINTS
+    ) -> None:
+        if n_reference_points < 2:
+            raise ValueError(f"n_reference_points must be at least 2, got {n_reference_points!r}.")
+        market = scenario_market.market
+        self.scenario_market = scenario_market
+        self.actions = market.actions
+        self.horizon = scenario_market.horizon
+        self.prices = np.asarray(self.actions.candidate_prices, dtype=np.float64)
+        self.references = np.linspace(market.min_price, market.max_price, n_reference_points)
+        self._step = self.references[1] - self.references[0]
+
+        # The next reference of each (reference, price) does not depend on the period.
+        grid_prices = np.broadcast_to(self.prices, (self.references.size, self.prices.size))
+        grid_references = np.broadcast_to(self.references[:, None], grid_prices.shape)
+        self._lower, self._weight = self._interpolation(
+            scenario_market.next_references(grid_references, grid_prices)
+        )
+        self._version: int | None = None
+        self.values = np.zeros((self.horizon + 1, self.references.size))
+        self._expected_return = 0.0
+
+    def _interpolation(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        position = (points - self.references[0]) / self._step
+        position = np.clip(position, 0.0, self.references.size - 1.0)
+        lower = np.minimum(np.floor(position).astype(np.int64), self.references.size - 2)
+        return lower, position - lower
+
+    def _solve(self) -> None:
+        scenario_market = self.scenario_market
+        if self._version == scenario_market.version:
+            return
+        values = np.zeros((self.horizon + 1, self.references.size))
+        lower, weight = self._lower, self._weight
+        for period in range(self.horizon - 1, -1, -1):
+            rewards = scenario_market.expected_rewards(
+                period, self.prices[None, :], self.references[:, None]
+            )
+            following = values[period + 1]
+            future = following[lower] * (1.0 - weight) + following[lower + 1] * weight
+            values[period] = np.max(rewards + future, axis=1)
+        self.values = values
+        self._version = scenario_market.version
+
+        # The exact return of the induced policy: the reference moves deterministically.
+        reference = self.scenario_market.market.initial_reference_price
+        total = 0.0
+        for period in range(self.horizon):
+            index, reward = self._best(period, reference)
+            total += reward
+            reference = float(scenario_market.next_references(reference, self.prices[index]))
+        self._expected_return = total
+
+    def _best(self, period: int, reference: float) -> tuple[int, float]:
+        """Return (price index, expected reward) of the best price in one state."""
+        scenario_market = self.scenario_market
+        rewards = scenario_market.expected_rewards(period, self.prices, reference)
+        lower, weight = self._interpolation(scenario_market.next_references(reference, self.prices))
+        following = self.values[period + 1]
+        future = following[lower] * (1.0 - weight) + following[lower + 1] * weight
+        index = int(np.argmax(rewards + future))
+        return index, float(rewards[index])
+
+    def act(self, observation: Any) -> Any:
+        """Return the best action for an observation of ``SingleProduct-v0``."""
+        self._solve()
+        observation = np.asarray(observation, dtype=np.float64)
+        periods_left = int(round(float(observation[3]) * self.horizon))
+        period = min(max(self.horizon - periods_left, 0), self.horizon - 1)
+        index, _ = self._best(period, float(observation[2]))
+        if self.actions.discrete:
+            return index
+        return self.actions.price_to_action(float(self.prices[index]))
+
+    def expected_step_reward(self, period: int, reference: float | None = None) -> float:
+        """Return the expected reward of the oracle's price in period ``period`` at ``reference``."""
+        self._solve()
+        if reference is None:
+            raise ValueError("expected_step_reward needs the reference price with reference-price demand")
+        return self._best(period, float(reference))[1]
+
+    def expected_return(self) -> float:
+        """Return the exact expected return of this policy from the start state."""
+        self._solve()
+        return self._expected_return
+
+    def interpolated_value(self) -> float:
+        """Return the value-iteration estimate of the optimal return from the start state."""
+        self._solve()
+        lower, weight = self._interpolation(np.array([self.scenario_market.market.initial_reference_price]))
+        start = self.values[0]
+        return float(start[lower[0]] * (1.0 - weight[0]) + start[lower[0] + 1] * weight[0])
