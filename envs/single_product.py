@@ -388,7 +388,9 @@ class SingleProductEnv(gym.Env):
             self.market.scenario = self._scenario
             self.observation_space = self._scenario.observation_space
             self._table = None
-        self._observe_extras = self._scenario is not None and self._scenario.observe_competitor_prices
+        self._observe_extras = bool(
+            self._scenario is not None and self._scenario.observe_competitor_prices
+        )
 
         self._actions = self.market.actions
         self._horizon = self.market.horizon

@@ -20,7 +20,8 @@ Kinds (``make_scenario`` builds them from mappings):
 
 A price-sensitivity factor ``s`` means customers respond to price ``p`` as the base model
 responds to ``s p``. ``envs.scenarios.market`` gives the purchase probability with
-competitors and the oracle, which prices every period at its own optimum.
+competitors and the oracles: each period's own optimum for stationary demand, and backward
+induction over (period, reference price) for reference-price demand.
 """
 
 from envs.scenarios.kinds import (
@@ -44,6 +45,7 @@ from envs.scenarios.market import (
     ScenarioDemand,
     ScenarioMarket,
     ScenarioOracle,
+    ScenarioReferenceOracle,
     Schedule,
 )
 
@@ -62,6 +64,7 @@ __all__ = [
     "ScenarioDemand",
     "ScenarioMarket",
     "ScenarioOracle",
+    "ScenarioReferenceOracle",
     "Schedule",
     "Seasonality",
     "UndercuttingCompetitor",

@@ -184,7 +184,9 @@ class DemandShock(DemandScenario):
         owner = self.label
         _set(self, "target", _target(owner, self.target))
         if self.target == PRICE_SENSITIVITY:
-            factor = _number(owner, "factor", self.factor, "> 0 for price_sensitivity", lambda x: x > 0)
+            factor = _number(
+                owner, "factor", self.factor, "> 0 for price_sensitivity", lambda x: x > 0
+            )
         else:
             factor = _number(owner, "factor", self.factor, ">= 0", lambda x: x >= 0)
         _set(self, "factor", factor)
@@ -287,7 +289,8 @@ class RandomWalkDrift(DemandScenario):
     def __post_init__(self) -> None:
         owner = self.label
         _set(self, "target", _target(owner, self.target))
-        _set(self, "volatility", _number(owner, "volatility", self.volatility, ">= 0", lambda x: x >= 0))
+        volatility = _number(owner, "volatility", self.volatility, ">= 0", lambda x: x >= 0)
+        _set(self, "volatility", volatility)
         _set(self, "start", _period(owner, "start", self.start, 0))
         if self.duration is not None:
             _set(self, "duration", _period(owner, "duration", self.duration, 1))
@@ -300,7 +303,8 @@ class RandomWalkDrift(DemandScenario):
         # Draw every step, whatever start and duration are, so that a scenario list
         # consumes the same amount of the generator for every setting.
         steps = np.zeros(horizon) if rng is None else rng.normal(0.0, self.volatility, horizon)
-        walking = _active(horizon, self.start + 1, None if self.duration is None else self.duration - 1)
+        walk_length = None if self.duration is None else self.duration - 1
+        walking = _active(horizon, self.start + 1, walk_length)
         low, high = math.log(self.min_factor), math.log(self.max_factor)
         log_factor = 0.0
         path = np.empty(horizon)
@@ -337,10 +341,16 @@ class Seasonality(DemandScenario):
         _set(self, "target", _target(owner, self.target))
         if self.target == PRICE_SENSITIVITY:
             amplitude = _number(
-                owner, "amplitude", self.amplitude, "in [0, 1) for price_sensitivity", lambda x: 0 <= x < 1
+                owner,
+                "amplitude",
+                self.amplitude,
+                "in [0, 1) for price_sensitivity",
+                lambda x: 0 <= x < 1,
             )
         else:
-            amplitude = _number(owner, "amplitude", self.amplitude, "in [0, 1]", lambda x: 0 <= x <= 1)
+            amplitude = _number(
+                owner, "amplitude", self.amplitude, "in [0, 1]", lambda x: 0 <= x <= 1
+            )
         _set(self, "amplitude", amplitude)
         _set(self, "period", _number(owner, "period", self.period, "> 0", lambda x: x > 0))
         _set(self, "phase", _number(owner, "phase", self.phase, "(any sign)", lambda x: True))
@@ -475,11 +485,10 @@ class JumpingCompetitor(CompetitorScenario):
         _competitor_common(self)
         owner = self.label
         _set(self, "price", _number(owner, "price", self.price, ">= 0", lambda x: x >= 0))
-        _set(
-            self,
-            "jump_probability",
-            _number(owner, "jump_probability", self.jump_probability, "in [0, 1]", lambda x: 0 <= x <= 1),
+        jump_probability = _number(
+            owner, "jump_probability", self.jump_probability, "in [0, 1]", lambda x: 0 <= x <= 1
         )
+        _set(self, "jump_probability", jump_probability)
         _set(self, "low", _number(owner, "low", self.low, ">= 0", lambda x: x >= 0))
         high = _number(owner, "high", self.high, f">= low={self.low}", lambda x: x >= self.low)
         _set(self, "high", high)
@@ -582,7 +591,9 @@ def make_scenario(spec: Scenario | Mapping[str, Any]) -> Scenario:
     missing = [
         field.name
         for field in specs
-        if field.default is MISSING and field.default_factory is MISSING and field.name not in params
+        if field.default is MISSING
+        and field.default_factory is MISSING
+        and field.name not in params
     ]
     if missing:
         raise ValueError(
@@ -600,6 +611,7 @@ def make_scenarios(specs: Any) -> tuple[Scenario, ...]:
         specs = [specs]
     if isinstance(specs, (str, bytes)) or not hasattr(specs, "__iter__"):
         raise TypeError(
-            f"scenarios must be a list of Scenario objects or mappings with a 'kind' key, got {specs!r}"
+            "scenarios must be a list of Scenario objects or mappings with a 'kind' key, "
+            f"got {specs!r}"
         )
     return tuple(make_scenario(spec) for spec in specs)

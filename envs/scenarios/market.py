@@ -1,4 +1,4 @@
-"""Per-period demand of a single-product market under scenarios, and its oracle.
+"""Per-period demand of a single-product market under scenarios, and its oracles.
 
 A schedule holds, for each period ``t`` of an episode, the market-size factor ``m_t``, the
 price-sensitivity factor ``s_t`` and the log of the outside-option weight ``log D_t``.
@@ -124,7 +124,9 @@ class ScenarioDemand(DemandModel):
 
     def purchase_probability(self, prices: ArrayLike) -> np.ndarray | np.float64:
         prices = np.asarray(prices, dtype=np.float64)
-        probability = scenario_probability(self.base, self.price_factor * prices, self.outside_log_odds)
+        probability = scenario_probability(
+            self.base, self.price_factor * prices, self.outside_log_odds
+        )
         return probability[()] if probability.ndim == 0 else probability
 
     def _optimal_price(self, unit_cost: float, bounds: tuple[float, float] | None) -> float:
@@ -253,7 +255,7 @@ class ScenarioMarket:
     # -- schedules ------------------------------------------------------------------------
 
     def build_schedule(self, rng: np.random.Generator | None) -> Schedule:
-        """Compute every period's factors and competitor prices, drawing random paths from ``rng``."""
+        """Compute every period's factors and competitor prices, drawing from ``rng``."""
         horizon = self.horizon
         market_factors = np.ones(horizon)
         price_factors = np.ones(horizon)
@@ -268,7 +270,8 @@ class ScenarioMarket:
                     price_factors = price_factors * factors
             else:
                 competitor_prices.append(scenario.prices(horizon, rng))
-        prices = np.array(competitor_prices, dtype=np.float64).reshape(len(competitor_prices), horizon)
+        prices = np.array(competitor_prices, dtype=np.float64)
+        prices = prices.reshape(len(competitor_prices), horizon)
 
         terms = [np.zeros(horizon)]
         for competitor, path in zip(self.competitors, prices):
@@ -480,7 +483,8 @@ class ScenarioOracle:
 
     def period_of(self, observation: Any) -> int:
         """Return the period an observation of ``SingleProduct-v0`` is about to price."""
-        periods_left = int(round(float(np.asarray(observation, dtype=np.float64)[3]) * self.horizon))
+        time_left = float(np.asarray(observation, dtype=np.float64)[3])
+        periods_left = int(round(time_left * self.horizon))
         return min(max(self.horizon - periods_left, 0), self.horizon - 1)
 
     def act(self, observation: Any) -> Any:
@@ -596,10 +600,13 @@ class ScenarioReferenceOracle:
         return self.actions.price_to_action(float(self.prices[index]))
 
     def expected_step_reward(self, period: int, reference: float | None = None) -> float:
-        """Return the expected reward of the oracle's price in period ``period`` at ``reference``."""
+        """Return the expected reward of the oracle's price in one (period, reference) state."""
         self._solve()
         if reference is None:
-            raise ValueError("expected_step_reward needs the reference price with reference-price demand")
+            raise ValueError(
+                "expected_step_reward needs the reference price with reference-price demand, "
+                "got reference=None"
+            )
         return self._best(period, float(reference))[1]
 
     def expected_return(self) -> float:
@@ -610,6 +617,7 @@ class ScenarioReferenceOracle:
     def interpolated_value(self) -> float:
         """Return the value-iteration estimate of the optimal return from the start state."""
         self._solve()
-        lower, weight = self._interpolation(np.array([self.scenario_market.market.initial_reference_price]))
+        start_reference = self.scenario_market.market.initial_reference_price
+        lower, weight = self._interpolation(np.array([start_reference]))
         start = self.values[0]
         return float(start[lower[0]] * (1.0 - weight[0]) + start[lower[0] + 1] * weight[0])
