@@ -10,6 +10,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import expit
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -28,6 +30,7 @@ from envs.scenarios import (
     make_scenario,
     make_scenarios,
 )
+from envs.scenarios.market import scenario_probability
 
 ENV_ID = "PricingSim/SingleProduct-v0"
 ALPHA, BETA, MARKET_SIZE = 4.0, 0.6, 20.0  # the default logit market
@@ -526,3 +529,44 @@ def test_shipped_config_builds_shocked_market():
     np.testing.assert_array_equal(oracle.prices[:50], np.full(50, 5.5))
     np.testing.assert_array_equal(oracle.prices[50:], np.full(50, 3.5))
     assert oracle.expected_return() == pytest.approx(6127.0177, abs=1e-3)
+
+
+BASE_DEMANDS = {
+    "logit": {},
+    "linear": {"intercept": 30.0, "slope": 4.0},
+    "exponential": {"base_rate": 25.0, "sensitivity": 0.4},
+    "constant-elasticity": {"scale": 60.0, "elasticity": 1.5, "cap": 30.0},
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    demand=st.sampled_from(sorted(BASE_DEMANDS)),
+    size_factor=st.floats(0.0, 5.0),
+    price_factor=st.floats(0.05, 5.0),
+    competitor_price=st.floats(0.0, 20.0),
+    utility_offset=st.floats(-20.0, 20.0),
+)
+def test_probabilities_stay_valid(demand, size_factor, price_factor, competitor_price, utility_offset):
+    env = make_env(
+        [
+            {"kind": "shock", "factor": size_factor, "target": "market_size"},
+            {"kind": "shock", "factor": price_factor, "target": "price_sensitivity"},
+            {"kind": "competitor", "price": competitor_price, "utility_offset": utility_offset},
+        ],
+        demand=demand,
+        demand_params=BASE_DEMANDS[demand],
+        horizon=3,
+    )
+    prices = np.linspace(0.0, 10.0, 41)
+    scenario = env.market.scenario
+    probability = scenario.purchase_probabilities(0, prices)
+    assert np.all(np.isfinite(probability))
+    assert np.all((probability >= 0.0) & (probability <= 1.0))
+    # A competitor never raises the purchase probability above the one without it. The
+    # tolerance covers rounding in the round trip through the log-odds.
+    alone = scenario_probability(scenario.base, price_factor * prices, 0.0)
+    assert np.all(probability <= alone + 1e-12)
+    oracle = env.oracle()
+    assert np.isfinite(oracle.expected_return())
+    assert oracle.expected_return() >= 0.0

@@ -11,7 +11,7 @@ With the base model's purchase probability ``P0`` and log-odds ``L0``:
 and the expected demand is ``m_t M P_t(p)``. For a logit base ``L0(q) = alpha - beta q``, so
 ``P_t`` is the multinomial logit ``exp(u_p) / (1 + exp(u_p) + sum_j exp(u_j))`` with
 ``u_p = alpha - beta s_t p`` and ``u_j = alpha - beta s_t c_jt + offset_j``. Log-odds enter
-the competitor form clipped to [-50, 50], where ``expit`` is already 1 or below 2e-22.
+the competitor form capped at 50, where ``expit`` already rounds to 1.
 
 With stationary base demand, each period's demand is independent of past prices, so the
 optimal policy prices every period at that period's own optimum (``ScenarioOracle``).
@@ -53,8 +53,8 @@ __all__ = [
     "Schedule",
 ]
 
-# Log-odds are clipped to +-this in the competitor form, so that two saturated utilities
-# (a price where the base model's probability is exactly 0 or 1) never give inf - inf.
+# Log-odds are capped at this in the competitor form, so that two saturated utilities
+# (prices where the base model's probability is exactly 1) never give inf - inf.
 LOG_ODDS_LIMIT = 50.0
 
 # Reference shifts are clipped to +-this, as ReferencePriceDemand clips them.
@@ -90,7 +90,7 @@ def scenario_probability(
         probability = np.asarray(expit(log_odds), dtype=np.float64)
         if not np.any(outside > 0.0):
             return probability
-    log_odds = np.clip(log_odds, -LOG_ODDS_LIMIT, LOG_ODDS_LIMIT)
+    log_odds = np.minimum(log_odds, LOG_ODDS_LIMIT)
     return np.where(outside > 0.0, expit(log_odds - outside), probability)
 
 
@@ -276,9 +276,8 @@ class ScenarioMarket:
         terms = [np.zeros(horizon)]
         for competitor, path in zip(self.competitors, prices):
             present = ~np.isnan(path)
-            log_odds = np.clip(
+            log_odds = np.minimum(
                 self.base._log_odds(price_factors * np.where(present, path, 0.0)),
-                -LOG_ODDS_LIMIT,
                 LOG_ODDS_LIMIT,
             )
             terms.append(np.where(present, log_odds + competitor.utility_offset, -np.inf))
