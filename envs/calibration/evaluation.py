@@ -130,6 +130,33 @@ def _elasticities(model, data: CalibrationData) -> np.ndarray:
     return values
 
 
+def _row_demand(model, data: CalibrationData) -> np.ndarray:
+    """Return each row's expected purchases of each item at its price times 0.99, 1 and 1.01.
+
+    Shape ``(J, 3, n)``; on an event log a row contributes only to its own item.
+    """
+    factors = (1.0 - ELASTICITY_STEP, 1.0, 1.0 + ELASTICITY_STEP)
+    demand = np.zeros((data.n_items, 3, data.n_rows))
+    for item in range(data.n_items):
+        for k, factor in enumerate(factors):
+            if isinstance(data, ChoicePanel):
+                prices = data.prices.copy()
+                prices[:, item] *= factor
+                demand[item, k] = model.choice_probabilities(prices, data.promotions, data.users)[:, item]
+            else:
+                rows = np.flatnonzero(data.item == item)
+                subset = data.subset(rows)
+                subset.price = subset.price * factor
+                demand[item, k, rows] = model.predict(subset)
+    return demand
+
+
+def _elasticities_from_rows(demand: np.ndarray) -> np.ndarray:
+    down, centre, up = demand.sum(axis=2).T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(centre > 0, (up - down) / (2.0 * ELASTICITY_STEP * centre), np.nan)
+
+
 def own_price_elasticities(
     model,
     data: CalibrationData,
@@ -155,9 +182,9 @@ def own_price_elasticities(
     if hasattr(model, "sample_population_parameters"):
         draws = np.array([_elasticities(m, data) for m in model.sample_population_parameters(n_draws, rng)])
     else:
-        draws = np.array(
-            [_elasticities(model, data.subset(rng.integers(0, data.n_rows, data.n_rows))) for _ in range(n_draws)]
-        )
+        # Predict each row once at -1%, 0 and +1%; a bootstrap replicate only re-sums rows.
+        demand = _row_demand(model, data)
+        draws = np.array([_elasticities_from_rows(demand[:, :, rng.integers(0, data.n_rows, data.n_rows)]) for _ in range(n_draws)])
     tail = (1.0 - confidence) / 2.0
     return pd.DataFrame(
         {
