@@ -121,6 +121,7 @@ def test_event_report_counts_add_up():
     # The view and the purchase of u1/a at 2.0 collapse into one bought exposure.
     assert log.n_rows == 1
     assert log.purchased.tolist() == [1.0]
+    assert log.browsing.tolist() == [[1.0, 0.0, 0.0]]
     assert "non-numeric price" in str(report)
 
 

@@ -220,3 +220,24 @@ def test_mlp_elasticity_bootstrap(panel):
     # The data fall steeply with price (about -1.5 * 2 * 0.67 = -2 at the mean), so even a
     # briefly trained MLP finds negative own-price elasticities.
     assert np.all(table["elasticity"] < 0)
+
+
+def test_event_history_counts_earlier_browsing():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u", "u", "u", "u", "v"],
+            "item_id": ["a", "a", "b", "a", "a"],
+            "behavior": ["view", "cart", "click", "purchase", "view"],
+            "price": [1.0, 1.0, 2.0, 3.0, 1.0],
+            "timestamp": [1, 2, 3, 4, 1],
+        }
+    )
+    log = add_history(preprocess_events(frame, "events.csv")[0])
+    order = np.argsort(log.timestamp + 10 * log.users)
+    history = log.history[order]
+    # Exposures of u in time order: (a, 1.0) view+cart, (b, 2.0) click, (a, 3.0) purchase.
+    assert np.allclose(np.expm1(history[:3, 3:]), [[0, 0, 0], [1, 0, 1], [1, 1, 1]])
+    assert np.allclose(np.expm1(history[:3, 0]), [0, 0, 0])
+    assert np.allclose(np.expm1(history[3, 3:]), [0, 0, 0])

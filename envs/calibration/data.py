@@ -98,6 +98,8 @@ class EventLog:
         row_numbers: 1-based data row in the source table of the exposure's first event.
         source: file name the log came from.
         history: per-exposure user history features, shape ``(n, F)``, or None until computed.
+        browsing: number of view, click and cart events in each exposure, shape ``(n, 3)``,
+            or None when unknown.
     """
 
     items: tuple[str, ...]
@@ -113,6 +115,7 @@ class EventLog:
     row_numbers: np.ndarray
     source: str = ""
     history: np.ndarray | None = None
+    browsing: np.ndarray | None = None
 
     kind = "events"
 
@@ -144,6 +147,7 @@ class EventLog:
             row_numbers=self.row_numbers[rows],
             source=self.source,
             history=None if self.history is None else self.history[rows],
+            browsing=None if self.browsing is None else self.browsing[rows],
         )
 
 

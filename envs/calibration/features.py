@@ -9,7 +9,9 @@ timestamp when an event log has one), so a row's own outcome never leaks into it
 * ``recency``: log(1 + rows since the user's previous purchase), or of seconds when the
   log has timestamps (0 before the first purchase);
 * ``loyalty`` (panels only): per item, the smoothed share ``(n_j + 1/J) / (n + 1)`` of the
-  user's earlier choices that went to item ``j``.
+  user's earlier choices that went to item ``j``;
+* ``earlier_views``, ``earlier_clicks``, ``earlier_carts`` (event logs only): log(1 + the
+  user's view, click and cart events in earlier exposures).
 
 Item features: ``base_price`` (median observed price) and ``popularity`` (share of purchases).
 """
@@ -24,6 +26,7 @@ import pandas as pd
 from envs.calibration.data import CalibrationData, ChoicePanel
 
 HISTORY_FEATURES = ("purchase_count", "average_price_paid", "recency")
+EVENT_HISTORY_FEATURES = (*HISTORY_FEATURES, "earlier_views", "earlier_clicks", "earlier_carts")
 
 
 @dataclass
@@ -92,8 +95,13 @@ def add_history(data: CalibrationData) -> CalibrationData:
     last_before = last.groupby(users).shift(1).groupby(users).ffill().to_numpy()
     recency = np.where(np.isnan(last_before), 0.0, np.log1p(np.maximum(clock - last_before, 0.0)))
 
-    history = np.empty((data.n_rows, len(HISTORY_FEATURES)))
-    history[order] = np.column_stack([np.log1p(count_before), average_paid, recency])
+    columns = [np.log1p(count_before), average_paid, recency]
+    if not isinstance(data, ChoicePanel):
+        browsing = _browsing(data)[order]
+        earlier = pd.DataFrame(browsing).groupby(users, sort=False).cumsum().to_numpy() - browsing
+        columns.extend(np.log1p(earlier).T)
+    history = np.empty((data.n_rows, len(columns)))
+    history[order] = np.column_stack(columns)
     data.history = history
 
     if isinstance(data, ChoicePanel):
@@ -107,6 +115,10 @@ def add_history(data: CalibrationData) -> CalibrationData:
     return data
 
 
+def _browsing(data) -> np.ndarray:
+    return data.browsing if data.browsing is not None else np.zeros((data.n_rows, 3))
+
+
 def user_snapshot(data: CalibrationData) -> tuple[np.ndarray, np.ndarray | None]:
     """Return each user's history after all of their rows: ``(U, F)`` and panel loyalty ``(U, J)``."""
     price, bought = _row_prices_and_purchases(data)
@@ -117,7 +129,8 @@ def user_snapshot(data: CalibrationData) -> tuple[np.ndarray, np.ndarray | None]
         average_paid = np.where(counts > 0, paid / counts / mean_price, 1.0)
     history = np.column_stack([np.log1p(counts), average_paid, np.zeros(data.n_users)])
     if not isinstance(data, ChoicePanel):
-        return history, None
+        browsing = np.stack([np.bincount(data.users, column, minlength=data.n_users) for column in _browsing(data).T], axis=1)
+        return np.column_stack([history, np.log1p(browsing)]), None
     j = data.n_items
     chosen = np.zeros((data.n_users, j))
     np.add.at(chosen, (data.users, data.choices), 1.0)

@@ -2,8 +2,9 @@
 turns the scores into purchase probabilities.
 
 Inputs per alternative: the item (one-hot), the price relative to the data's mean price and
-to the item's base price, promotion indicators, the user's history features and, on panels,
-the user's loyalty to that item (see :mod:`envs.calibration.features`). All inputs except the
+to the item's base price, promotion indicators, and the user's history features (see
+:mod:`envs.calibration.features`): on panels with the user's loyalty to that item, on event
+logs with the user's earlier browsing behaviour. All inputs except the
 one-hot are standardized by a :class:`FeatureScaler` that is saved beside the model.
 
 * Choice panels: the scores of an occasion's J items go through a softmax; cross-entropy

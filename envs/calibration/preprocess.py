@@ -54,6 +54,11 @@ BEHAVIOURS = {
 }
 
 
+# Browsing behaviours counted per exposure, as features of the user's later exposures.
+BROWSING_BEHAVIOURS = {"view": "view", "pv": "view", "impression": "view", "click": "click", "fav": "cart", "cart": "cart"}
+BROWSING_KINDS = ("view", "click", "cart")
+
+
 @dataclass
 class PreprocessReport:
     """Summary of cleaning one table: rows in, rows dropped by reason, rows out."""
@@ -166,6 +171,9 @@ def preprocess_events(
             "row": np.flatnonzero(keep) + 1,
         }
     )
+    browsing = behaviour.map(BROWSING_BEHAVIOURS).to_numpy()[keep]
+    for kind in BROWSING_KINDS:
+        kept[f"n_{kind}"] = (browsing == kind).astype(float)
     for column in promotion_columns:
         kept[column] = pd.to_numeric(frame[column], errors="coerce").fillna(0.0).to_numpy()[keep]
     has_quantity = "quantity" in frame.columns
@@ -183,6 +191,8 @@ def preprocess_events(
 
     # One exposure per (user, item, price): a view followed by a purchase is one trial.
     aggregations: dict[str, tuple[str, str]] = {"purchased": ("purchased", "max"), "row": ("row", "min")}
+    for kind in BROWSING_KINDS:
+        aggregations[f"n_{kind}"] = (f"n_{kind}", "sum")
     for column in promotion_columns:
         aggregations[column] = (column, "max")
     if has_quantity:
@@ -209,6 +219,7 @@ def preprocess_events(
         purchased=exposures["purchased"].to_numpy(dtype=float),
         quantity=exposures["quantity"].to_numpy(dtype=float) if has_quantity else None,
         timestamp=exposures["timestamp"].to_numpy(dtype=float) if has_time else None,
+        browsing=exposures[[f"n_{kind}" for kind in BROWSING_KINDS]].to_numpy(dtype=float),
         row_numbers=exposures["row"].to_numpy(dtype=np.int64),
         source=source,
     )
