@@ -30,6 +30,9 @@ class CalibratedEnv(gym.Env):
     is a user of the data, drawn in proportion to their number of purchase occasions, and
     keeps that user's fitted parameters. The agent sets the price of the focal item, and the
     other items' prices and promotions are replayed from a randomly drawn observed occasion.
+    The occasions of all periods are drawn at reset, so after a reset the oracle's
+    ``expected_return()`` is the optimum for that episode's competitor prices (before the
+    first reset it is the average over the pool of occasions).
 
     **Action space.** ``Discrete(n_prices)``: action ``i`` posts ``price_grid[i]``, an evenly
     spaced grid from ``min_price`` to ``max_price``. With ``action_type="continuous"``,
@@ -55,8 +58,8 @@ class CalibratedEnv(gym.Env):
 
     **Episode end.** Truncation after ``horizon`` periods; the market never terminates.
 
-    **Info.** ``price``, ``customers``, ``units_sold``, ``revenue`` (the reward),
-    ``expected_revenue`` (of the posted price) and ``oracle_revenue`` (of the best price on the
+    **Info.** ``price``, ``customers``, ``units_sold``, ``revenue`` (``price * units_sold``),
+    ``profit`` (the reward), ``expected_revenue`` (expected reward (of the posted price) and ``oracle_revenue`` (of the best price on the
     oracle's grid, given this period's competitor prices, averaged over the population).
 
     Args:
@@ -143,7 +146,9 @@ class CalibratedEnv(gym.Env):
 
         self._period = 0
         self._scenario = 0
+        self._scenario_path: np.ndarray | None = None
         self._expected_return: float | None = None
+        self._best_per_scenario: np.ndarray | None = None
         self._grid_demand = np.full((len(self.scenario_prices), self.oracle_grid.size), np.nan)
 
     # ----------------------------------------------------------------- set-up
@@ -270,7 +275,8 @@ class CalibratedEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._period = 0
-        self._scenario = int(self.np_random.integers(len(self.scenario_prices)))
+        self._scenario_path = self.np_random.integers(len(self.scenario_prices), size=self.horizon)
+        self._scenario = int(self._scenario_path[0])
         return self._observation(), {}
 
     def action_to_price(self, action) -> float:
@@ -315,13 +321,15 @@ class CalibratedEnv(gym.Env):
             "price": price,
             "customers": customers,
             "units_sold": units_sold,
-            "revenue": reward,
+            "revenue": float(price * units_sold),
+            "profit": reward,
             "expected_revenue": expected,
             "oracle_revenue": oracle_revenue,
         }
 
         self._period += 1
-        self._scenario = int(self.np_random.integers(len(self.scenario_prices)))
+        if self._period < self.horizon:
+            self._scenario = int(self._scenario_path[self._period])
         truncated = self._period >= self.horizon
         return self._observation(), reward, False, truncated, info
 
@@ -332,7 +340,14 @@ class CalibratedEnv(gym.Env):
         return CalibratedOracle(self)
 
     def expected_return_of_oracle(self) -> float:
-        """Return the oracle's expected episode reward, exact over the scenario pool."""
+        """Return the oracle's expected episode reward.
+
+        After a reset it is exact for the competitor occasions drawn for the episode, so the
+        regret of an evaluation episode carries no noise from the competitors' prices. Before
+        the first reset it is the exact average over the pool of occasions.
+        """
+        if self._scenario_path is not None:
+            return float(self._best_rewards()[self._scenario_path].sum())
         if self._expected_return is None:
             unique, counts = self._unique_scenarios()
             best = np.empty(len(unique))
@@ -344,6 +359,20 @@ class CalibratedEnv(gym.Env):
                 best[row] = revenue.max()
             self._expected_return = float(self.horizon * (best @ counts) / counts.sum())
         return self._expected_return
+
+
+    def _best_rewards(self) -> np.ndarray:
+        """Return the oracle's expected reward in each occasion of the pool, computed once."""
+        if self._best_per_scenario is None:
+            keys = np.concatenate(
+                [self.scenario_prices, self.scenario_promotions.reshape(len(self.scenario_prices), -1)], axis=1
+            )
+            # Identical occasions share one computation.
+            _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+            margins = self.arrival_rate * (self.oracle_grid - self.unit_cost)
+            best = np.array([float(np.max(margins * self._grid_purchase_probabilities(int(i)))) for i in first])
+            self._best_per_scenario = best[np.ravel(inverse)]
+        return self._best_per_scenario
 
 
 class CalibratedOracle:

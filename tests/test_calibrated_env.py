@@ -212,3 +212,29 @@ def test_mean_reward_matches_expected(model_dir, action_type):
     # About 100 customers a period over 3,000 periods: the relative standard error of the
     # mean reward is well under 1%, so 3% only fails if sampling is biased.
     assert np.mean(rewards) == pytest.approx(np.mean(expected), rel=0.03)
+
+
+def test_oracle_return_follows_the_episode(model_dir):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=str(model_dir), horizon=20)
+    oracle = env.unwrapped.oracle()
+    pool_average = oracle.expected_return()
+
+    episode_returns = []
+    for seed in range(5):
+        observation, _ = env.reset(seed=seed)
+        expected = oracle.expected_return()
+        oracle_sum, done = 0.0, False
+        while not done:
+            observation, reward, terminated, truncated, info = env.step(oracle.act(observation))
+            oracle_sum += info["oracle_revenue"]
+            assert info["revenue"] == pytest.approx(info["price"] * info["units_sold"])
+            assert info["profit"] == reward
+            done = terminated or truncated
+        # After a reset the expected return is the sum of the episode's per-period optima.
+        assert expected == pytest.approx(oracle_sum, rel=1e-12)
+        episode_returns.append(expected)
+
+    # Different seeds draw different competitor occasions, so the returns differ from each
+    # other and from the pool average.
+    assert len(set(np.round(episode_returns, 9))) > 1
+    assert pool_average > 0
