@@ -16,7 +16,7 @@ COMMANDS = ("compare", "run", "plot", "list", "tune", "calibrate", "qtable")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of ``pricing-sim`` with one subparser per command module found."""
+    """Return the parser of ``pricing-sim`` with one subparser per command module."""
     parser = argparse.ArgumentParser(
         prog="pricing-sim",
         description="Train pricing agents on simulated markets and compare them against the optimum.",
@@ -26,14 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"experiments.commands.{name}")
-        except ModuleNotFoundError as error:
-            # NOTE: a command module that is not written yet is skipped for now; once every
-            # command exists, drop this branch so that a missing module is an error.
-            if error.name == f"experiments.commands.{name}":
-                continue
-            raise
+        module = importlib.import_module(f"experiments.commands.{name}")
         module.register(subparsers)
     return parser
 
@@ -52,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"pricing-sim {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError, RuntimeError) as error:
+    except (ValueError, TypeError, OSError, RuntimeError) as error:
         if args.verbose:
             raise
         print(f"pricing-sim {args.command}: error: {error}", file=sys.stderr)
