@@ -39,6 +39,28 @@ def _autoreset_mode(value: Any) -> AutoresetMode:
     raise ValueError(f"autoreset_mode must be an AutoresetMode or one of {valid}, got {value!r}.")
 
 
+# Arguments of SingleProductEnv that the batched markets do not implement.
+SCALAR_ONLY_ARGUMENTS = ("scenarios", "observe_competitor_prices")
+
+
+def _reject_unsupported(arguments: Mapping[str, Any]) -> None:
+    """Raise ValueError for keyword arguments that ``SingleProductVectorEnv`` does not take."""
+    if not arguments:
+        return
+    names = ", ".join(repr(name) for name in sorted(arguments))
+    scalar_only = sorted(set(arguments) & set(SCALAR_ONLY_ARGUMENTS))
+    if scalar_only:
+        raise ValueError(
+            f"SingleProductVectorEnv does not support {names}: only the scalar SingleProductEnv "
+            "runs scenarios. Use gymnasium.make_vec(..., vectorization_mode=\"sync\") to step "
+            "scalar markets with these arguments."
+        )
+    raise ValueError(
+        f"SingleProductVectorEnv got unknown argument(s) {names}; valid arguments are num_envs, "
+        "autoreset_mode, render_mode and those of SingleProductEnv without scenarios."
+    )
+
+
 class SingleProductVectorEnv(VectorEnv):
     """``num_envs`` independent ``SingleProduct-v0`` markets in one numpy step.
 
@@ -56,7 +78,9 @@ class SingleProductVectorEnv(VectorEnv):
             reward 0. ``SAME_STEP``: a finished market resets in the same step, and its last
             observation and info go to ``info["final_obs"]`` and ``info["final_info"]``.
             ``DISABLED``: reset finished markets with ``reset(options={"reset_mask": m})``.
-        **market arguments: as ``SingleProductEnv``.
+        **market arguments: as ``SingleProductEnv``, except ``scenarios`` and
+            ``observe_competitor_prices``, which raise ``ValueError`` (step scalar markets
+            with ``vectorization_mode="sync"`` for those).
 
     Seeding follows ``SyncVectorEnv``: ``reset(seed=s)`` seeds market ``i`` with ``s + i``,
     a list seeds each market, and ``None`` keeps each market's generator (or creates one
@@ -80,7 +104,9 @@ class SingleProductVectorEnv(VectorEnv):
         initial_reference_price: float | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
+        **unsupported: Any,
     ) -> None:
+        _reject_unsupported(unsupported)
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}.")
         if render_mode is not None:

@@ -192,6 +192,23 @@ def test_vector_rejects_bad_arguments():
         SingleProductVectorEnv(num_envs=2).step(np.array([0, 0]))
 
 
+@pytest.mark.parametrize("argument", ["scenarios", "observe_competitor_prices"])
+def test_make_vec_rejects_scalar_only_arguments(argument):
+    value = [{"kind": "shock", "start": 1, "factor": 0.5}] if argument == "scenarios" else True
+    with pytest.raises(ValueError, match=f"does not support '{argument}'.*vectorization_mode=\"sync\""):
+        gym.make_vec(
+            "PricingSim/SingleProduct-v0",
+            num_envs=2,
+            vectorization_mode="vector_entry_point",
+            **{argument: value},
+        )
+
+
+def test_vector_rejects_unknown_argument():
+    with pytest.raises(ValueError, match="unknown argument\\(s\\) 'stock'"):
+        SingleProductVectorEnv(num_envs=2, stock=3)
+
+
 # -- random streams -----------------------------------------------------------------------------
 
 
