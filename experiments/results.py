@@ -181,10 +181,11 @@ class ResultStore:
         self._write_json(self.root / MANIFEST, manifest)
 
     def read_manifest(self) -> dict[str, Any] | None:
+        """Return the manifest, or None if there is none; raises ``ValueError`` if it is corrupt."""
         path = self.root / MANIFEST
         if not path.is_file():
             return None
-        return json.loads(path.read_text())
+        return _read_json_object(path, fix=f"delete {path} and rerun the same command to rebuild it")
 
     def load(self) -> Records:
         """Read every finished run; raises ``FileNotFoundError`` if there is none."""
@@ -203,7 +204,7 @@ class ResultStore:
                 continue
             runs[directory.name] = run
             for name in TABLES:
-                frames[name].append(pd.read_parquet(directory / f"{name}.parquet"))
+                frames[name].append(_read_table(directory / f"{name}.parquet"))
         if not runs:
             raise FileNotFoundError(f"{self.root} holds no finished run yet")
 
@@ -214,7 +215,7 @@ class ResultStore:
         path = self.run_dir(run_id) / RUN_FILE
         if not path.is_file():
             return None
-        return json.loads(path.read_text())
+        return _read_json_object(path, fix=_redo_run_fix(path.parent))
 
     @staticmethod
     def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -261,6 +262,31 @@ def git_commit() -> dict[str, Any] | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def _read_json_object(path: Path, fix: str) -> dict[str, Any]:
+    """Read a JSON object; raises ``ValueError`` naming ``path`` and ``fix`` if it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is corrupt ({error}); {fix}") from error
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is corrupt (expected a JSON object, got {type(data).__name__}); {fix}")
+    return data
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """Read one table of a finished run; raises ``ValueError`` naming the file if it is unreadable."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        # pyarrow raises ArrowInvalid (a ValueError) for a file that is not Parquet and
+        # FileNotFoundError (an OSError) for a missing one.
+        raise ValueError(f"{path} is unreadable ({error}); {_redo_run_fix(path.parent)}") from error
+
+
+def _redo_run_fix(run_dir: Path) -> str:
+    return f"delete the folder {run_dir} and rerun the same command to redo that run"
 
 
 def _atomic_write(path: Path, write: Any) -> None:

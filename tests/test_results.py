@@ -175,3 +175,29 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
         _atomic_write(tmp_path / "a.json", failing_writer)
     assert (tmp_path / "a.json").read_text().strip() == '{\n  "x": 1\n}'
     assert [path.name for path in tmp_path.iterdir()] == ["a.json"]
+
+
+@pytest.mark.parametrize("text", ["{bad", "[]"])
+def test_corrupt_manifest_named(finished_sweep, tmp_path, text):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(finished_sweep, out)
+    (out / "manifest.json").write_text(text)
+    with pytest.raises(ValueError, match=r"manifest\.json is corrupt .*delete .*manifest\.json and rerun"):
+        load_records(out)
+
+
+def test_corrupt_run_files_named(finished_sweep, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(finished_sweep, out)
+    run_dir = sorted((out / "runs").iterdir())[0]
+    (run_dir / "evaluations.parquet").write_text("not parquet")
+    with pytest.raises(ValueError, match=r"evaluations\.parquet is unreadable .*delete the folder .*redo that run"):
+        load_records(out)
+
+    (run_dir / "run.json").write_text("{bad")
+    with pytest.raises(ValueError, match=r"run\.json is corrupt .*delete the folder"):
+        load_records(out)
