@@ -263,6 +263,16 @@ class InventoryEnv(gym.Env):
         return self.market.price_grid
 
     @property
+    def min_price(self) -> float:
+        """Lowest price the market can post (currency)."""
+        return self.market.min_price
+
+    @property
+    def max_price(self) -> float:
+        """Highest price the market can post (currency)."""
+        return self.market.max_price
+
+    @property
     def horizon(self) -> int:
         return self.market.horizon
 

@@ -156,6 +156,16 @@ class SingleProductVectorEnv(VectorEnv):
     def price_grid(self) -> np.ndarray:
         return self.market.price_grid
 
+    @property
+    def min_price(self) -> float:
+        """Lowest price a market can post (currency)."""
+        return self.market.min_price
+
+    @property
+    def max_price(self) -> float:
+        """Highest price a market can post (currency)."""
+        return self.market.max_price
+
     def oracle(self) -> Any:
         """Return the optimal policy of one market (they are all the same market)."""
         return self.market.oracle()

@@ -77,6 +77,15 @@ def test_inventory_defaults():
     np.testing.assert_array_equal(env.observation_space.high, [10.0, 100.0, 100.0, 50.0])
 
 
+@pytest.mark.parametrize("env_id", [SINGLE, INVENTORY])
+def test_price_bounds_on_unwrapped(env_id):
+    env = gym.make(env_id, min_price=2.0, max_price=8.0, n_prices=7)
+    assert env.unwrapped.min_price == 2.0
+    assert env.unwrapped.max_price == 8.0
+    with pytest.raises(AttributeError):
+        env.unwrapped.min_price = 1.0
+
+
 def test_continuous_action_maps_linearly():
     env = SingleProductEnv(action_type="continuous", min_price=2.0, max_price=6.0)
     env.reset(seed=0)

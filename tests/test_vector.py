@@ -209,6 +209,11 @@ def test_vector_rejects_unknown_argument():
         SingleProductVectorEnv(num_envs=2, stock=3)
 
 
+def test_vector_exposes_price_bounds():
+    vector = SingleProductVectorEnv(num_envs=2, min_price=2.0, max_price=8.0)
+    assert (vector.min_price, vector.max_price) == (2.0, 8.0)
+
+
 # -- random streams -----------------------------------------------------------------------------
 
 
