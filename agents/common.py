@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,7 +161,8 @@ def load_npz(path: str | Path, expected_agents: tuple[str, ...]) -> tuple[dict[s
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        # A truncated or overwritten file fails in zipfile (BadZipFile) or while reading an entry.
         raise ValueError(f"{path} is not an .npz agent file: {error}") from error
 
     if "metadata" not in arrays:

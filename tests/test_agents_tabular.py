@@ -257,6 +257,16 @@ def test_load_other_format_version_names_file(tmp_path):
         QLearningAgent.load(path)
 
 
+@pytest.mark.parametrize("kept_bytes", [0.5, -10])
+def test_load_truncated_file_names_file(tmp_path, kept_bytes):
+    path = two_state_agent(QLearningAgent).save(tmp_path / "q.npz")
+    data = path.read_bytes()
+    end = int(len(data) * kept_bytes) if isinstance(kept_bytes, float) else kept_bytes
+    path.write_bytes(data[:end])
+    with pytest.raises(ValueError, match=r"q\.npz is not an \.npz agent file"):
+        QLearningAgent.load(path)
+
+
 def test_load_with_mismatched_env_rejected(tmp_path):
     path = two_state_agent(QLearningAgent).save(tmp_path / "q.npz")
     other = SpacesOnly(gym.spaces.Discrete(3), gym.spaces.Discrete(2))
