@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,6 +179,44 @@ def test_failed_save_leaves_previous_model(panel, tmp_path):
         save_model(model, tmp_path / "m", build_market_sample(panel), {"bad": object()})
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert load_model(tmp_path / "m").model.kind == "choices"
+
+
+def test_damaged_model_directory_named(panel, tmp_path):
+    import shutil
+
+    good = tmp_path / "good"
+    save_model(LogitDemandModel(heterogeneity="none").fit(panel), good, build_market_sample(panel), {"source": "log.csv"})
+
+    def damaged(name: str, damage) -> Path:
+        directory = tmp_path / name
+        shutil.copytree(good, directory)
+        damage(directory)
+        return directory
+
+    no_arrays = damaged("no-arrays", lambda d: (d / "arrays.npz").unlink())
+    with pytest.raises(FileNotFoundError, match=r"'.*no-arrays' lacks arrays\.npz; refit .*calibrate log\.csv"):
+        load_model(no_arrays)
+
+    no_market = damaged("no-market", lambda d: (d / "market.npz").unlink())
+    with pytest.raises(FileNotFoundError, match=r"lacks market\.npz; refit"):
+        load_model(no_market)
+
+    bad_json = damaged("bad-json", lambda d: (d / "model.json").write_text("{"))
+    with pytest.raises(ValueError, match=r"model\.json' is corrupt .*refit"):
+        load_model(bad_json)
+
+    bad_npz = damaged("bad-npz", lambda d: (d / "arrays.npz").write_bytes(b"PK\x03\x04 truncated"))
+    with pytest.raises(ValueError, match=r"arrays\.npz' is corrupt .*refit"):
+        load_model(bad_npz)
+
+    def drop_first_array(directory: Path) -> None:
+        with np.load(directory / "arrays.npz") as stored:
+            arrays = {name: stored[name] for name in stored.files[1:]}
+        np.savez(directory / "arrays.npz", **arrays)
+
+    missing_array = damaged("missing-array", drop_first_array)
+    with pytest.raises(ValueError, match=r"'.*missing-array' is incomplete or corrupt \(KeyError.*refit"):
+        load_model(missing_array)
 
 
 def test_missing_model_directory(tmp_path):

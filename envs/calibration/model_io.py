@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,8 +146,9 @@ def load_model(directory: str | Path) -> SavedModel:
     """Load a model directory written by :func:`save_model`.
 
     Raises:
-        FileNotFoundError: the directory or its model.json does not exist.
+        FileNotFoundError: the directory, its model.json or another required file does not exist.
         ModelVersionError: the directory was written in another format version.
+        ValueError: a file of the directory is corrupt or lacks a field the model needs.
     """
     directory = Path(directory)
     model_file = directory / MODEL_FILE
@@ -155,34 +157,68 @@ def load_model(directory: str | Path) -> SavedModel:
             f"no model at {str(directory)!r}: {MODEL_FILE} not found; create one with "
             f"`pricing-sim calibrate DATA -o {directory}`"
         )
-    document = json.loads(model_file.read_text())
+    document = _read_json(model_file, directory, source=None)
+    if not isinstance(document, dict):
+        raise ValueError(f"{str(model_file)!r} is not a model file (expected a JSON object); {_refit(directory, None)}")
+    source = document.get("metadata", {}).get("source") if isinstance(document.get("metadata"), dict) else None
     version = document.get("format_version")
     if version != FORMAT_VERSION:
-        source = document.get("metadata", {}).get("source", "DATA")
         raise ModelVersionError(
             f"{str(model_file)!r} has model format version {version!r}, but this pricing-sim reads "
-            f"version {FORMAT_VERSION}; refit the model with `pricing-sim calibrate {source} -o {directory}`"
+            f"version {FORMAT_VERSION}; {_refit(directory, source)}"
         )
 
-    with np.load(directory / ARRAYS_FILE, allow_pickle=False) as stored:
-        arrays = {name: stored[name] for name in stored.files}
-    with np.load(directory / MARKET_FILE, allow_pickle=False) as stored:
-        market = {name: stored[name] for name in stored.files}
+    arrays = _read_arrays(directory / ARRAYS_FILE, directory, source)
+    market = _read_arrays(directory / MARKET_FILE, directory, source)
 
     model_type = document.get("model_type")
-    if model_type == "logit":
-        from envs.calibration.logit import LogitDemandModel
+    try:
+        if model_type == "logit":
+            from envs.calibration.logit import LogitDemandModel
 
-        model = LogitDemandModel.from_state(document, arrays)
-    elif model_type == "mlp":
-        from envs.calibration.features import FeatureScaler
-        from envs.calibration.mlp import MLPDemandModel
+            model = LogitDemandModel.from_state(document, arrays)
+        elif model_type == "mlp":
+            from envs.calibration.features import FeatureScaler
+            from envs.calibration.mlp import MLPDemandModel
 
-        scaler = FeatureScaler.from_dict(json.loads((directory / SCALER_FILE).read_text()))
-        model = MLPDemandModel.from_state(document, arrays, scaler)
-    else:
-        raise ValueError(f"{str(model_file)!r} has unknown model_type {model_type!r}; expected 'logit' or 'mlp'")
+            scaler = FeatureScaler.from_dict(_read_json(directory / SCALER_FILE, directory, source))
+            model = MLPDemandModel.from_state(document, arrays, scaler)
+        else:
+            raise ValueError(f"{str(model_file)!r} has unknown model_type {model_type!r}; expected 'logit' or 'mlp'")
+    except (KeyError, IndexError, TypeError, AttributeError) as error:
+        # A field or array that the loader expects is absent or has another shape.
+        raise ValueError(
+            f"model directory {str(directory)!r} is incomplete or corrupt ({type(error).__name__}: {error}); "
+            f"{_refit(directory, source)}"
+        ) from error
 
     report_file = directory / REPORT_FILE
-    report = json.loads(report_file.read_text()) if report_file.exists() else None
+    report = _read_json(report_file, directory, source) if report_file.exists() else None
     return SavedModel(model=model, market=market, metadata=document.get("metadata", {}), report=report, path=directory)
+
+
+def _refit(directory: Path, source: str | None) -> str:
+    return f"refit the model with `pricing-sim calibrate {source or 'DATA'} -o {directory}`"
+
+
+def _read_json(path: Path, directory: Path, source: str | None):
+    """Read a JSON file of a model directory, naming the file and the refit command if it is missing or corrupt."""
+    if not path.is_file():
+        raise FileNotFoundError(f"model directory {str(directory)!r} lacks {path.name}; {_refit(directory, source)}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{str(path)!r} is corrupt ({error}); {_refit(directory, source)}") from error
+
+
+def _read_arrays(path: Path, directory: Path, source: str | None) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` file of a model directory, naming the file and the refit command if it is missing or corrupt."""
+    if not path.is_file():
+        raise FileNotFoundError(f"model directory {str(directory)!r} lacks {path.name}; {_refit(directory, source)}")
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        # np.load raises ValueError for bytes that are neither .npy nor .npz, and
+        # zipfile.BadZipFile for a truncated .npz archive.
+        raise ValueError(f"{str(path)!r} is corrupt ({error}); {_refit(directory, source)}") from error
