@@ -21,6 +21,7 @@ import numpy as np
 
 from agents.base import BaseAgent
 from agents.common import (
+    check_saved_spaces,
     load_npz,
     require_discrete_actions,
     require_env,
@@ -134,7 +135,14 @@ class BanditAgent(BaseAgent):
                 space_from_config(metadata["action_space"]), space_from_config(metadata["observation_space"])
             )
             env.price_grid = arrays["price_grid"]  # type: ignore[attr-defined]
+        check_saved_spaces(path, env, metadata)
         agent = cls(env, seed=metadata["seed"], **metadata["settings"])
+        # The arm statistics belong to the saved prices, so another grid of the same size is wrong too.
+        if not np.allclose(agent.price_grid, arrays["price_grid"]):
+            raise ValueError(
+                f"{path} was trained on prices {arrays['price_grid'].tolist()}, but the env posts "
+                f"{agent.price_grid.tolist()}; load it with the market it was trained on, or with env=None"
+            )
         agent._set_arrays(arrays)
         agent.num_timesteps = int(metadata["num_timesteps"])
         agent.max_customers_seen = float(metadata["max_customers_seen"])

@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import BaseAgent
-from agents.common import SpacesOnly, env_price_bounds, load_npz, require_env, save_npz, space_from_config, space_to_config
+from agents.common import SpacesOnly, check_saved_spaces, env_price_bounds, load_npz, require_env, save_npz, space_from_config, space_to_config
 
 
 class _NonLearningAgent(BaseAgent):
@@ -46,6 +46,7 @@ class _NonLearningAgent(BaseAgent):
             env = SpacesOnly(
                 space_from_config(metadata["action_space"]), space_from_config(metadata["observation_space"])
             )
+        check_saved_spaces(path, env, metadata)
         return cls(env, seed=metadata["seed"], **metadata["settings"])
 
 

@@ -122,6 +122,22 @@ def spaces_match(a: gym.Space, b: gym.Space) -> bool:
     return space_to_config(a) == space_to_config(b)
 
 
+def check_saved_spaces(path: str | Path, env: Any, metadata: dict[str, Any]) -> None:
+    """Raise ValueError unless ``env`` has the action and observation spaces saved in ``metadata``.
+
+    ``metadata`` holds ``action_space`` and ``observation_space`` as written by ``space_to_config``.
+    """
+    action_space = space_from_config(metadata["action_space"])
+    observation_space = space_from_config(metadata["observation_space"])
+    if spaces_match(env.action_space, action_space) and spaces_match(env.observation_space, observation_space):
+        return
+    raise ValueError(
+        f"{path} was trained on action space {action_space} and observation space "
+        f"{observation_space}, but the env has {env.action_space} and {env.observation_space}; "
+        "load it with the market it was trained on, or with env=None"
+    )
+
+
 def write_atomically(path: Path, write: Any) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

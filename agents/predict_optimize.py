@@ -32,6 +32,7 @@ import numpy as np
 from agents.base import BaseAgent
 from agents.common import (
     SpacesOnly,
+    check_saved_spaces,
     env_price_grid,
     require_discrete_actions,
     require_env,
@@ -284,7 +285,15 @@ class PredictThenOptimizeAgent(BaseAgent):
                 space_from_config(json.loads(state["observation_space"])),
             )
             env.price_grid = np.asarray(state["price_grid"])  # type: ignore[attr-defined]
+        saved_spaces = {key: json.loads(state[key]) for key in ("action_space", "observation_space")}
+        check_saved_spaces(path, env, saved_spaces)
         agent = cls(env, seed=state["seed"], **json.loads(state["settings"]))
+        # The demand model was fitted on the saved prices, so another grid of the same size is wrong too.
+        if not np.allclose(agent.price_grid, state["price_grid"]):
+            raise ValueError(
+                f"{path} was trained on prices {list(state['price_grid'])}, but the env posts "
+                f"{agent.price_grid.tolist()}; load it with the market it was trained on, or with env=None"
+            )
         agent.model.load_state_dict(state["model"])
         agent.optimizer.load_state_dict(state["optimizer"])
         agent._features = [np.asarray(row, dtype=np.float64) for row in state["features"]]

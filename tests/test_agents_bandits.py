@@ -67,6 +67,24 @@ def test_bandit_save_load_identical_actions(name, tmp_path):
     assert loaded.act(observation, deterministic=True) == agent.act(observation, deterministic=True)
 
 
+@pytest.mark.parametrize("name", BANDITS)
+def test_bandit_load_rejects_other_market(name, tmp_path):
+    agent = make_agent(name, single_product(horizon=20), seed=0)
+    path = agent.save(tmp_path / name)
+    with pytest.raises(ValueError, match="was trained on action space Discrete\\(19\\)"):
+        type(agent).load(path, env=single_product(n_prices=7))
+    with pytest.raises(ValueError, match="was trained on prices"):
+        type(agent).load(path, env=single_product(min_price=1.5))
+
+
+@pytest.mark.parametrize("name", ["random", "best-fixed", "oracle"])
+def test_baseline_load_rejects_other_market(name, tmp_path):
+    agent = make_agent(name, single_product(), seed=0)
+    path = agent.save(tmp_path / name)
+    with pytest.raises(ValueError, match="was trained on action space Discrete\\(19\\)"):
+        type(agent).load(path, env=single_product(n_prices=7))
+
+
 def test_ucb1_normalises_by_largest_revenue():
     env = single_product(horizon=10)
     agent = UCB1Agent(env, seed=0)

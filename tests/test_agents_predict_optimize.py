@@ -75,3 +75,12 @@ def test_save_load_identical_actions(tmp_path):
         agent.act(o, deterministic=True) for o in observations
     ]
     assert [loaded.act(o) for o in observations] == [agent.act(o) for o in observations]
+
+
+def test_load_rejects_other_market(tmp_path):
+    env = market()
+    path = make_agent("predict-optimize", env, seed=0).save(tmp_path / "agent")
+    with pytest.raises(ValueError, match="was trained on action space Discrete\\(19\\)"):
+        PredictThenOptimizeAgent.load(path, env=market(n_prices=7))
+    with pytest.raises(ValueError, match="was trained on prices"):
+        PredictThenOptimizeAgent.load(path, env=market(min_price=1.5))
