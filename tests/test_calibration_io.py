@@ -62,6 +62,13 @@ def test_non_utf8_unreadable(tmp_path):
         read_table(write(tmp_path, "latin.csv", "user_id,item_id,behavior,price\nu1,caf\xe9,view,2\n".encode("latin-1")))
 
 
+def test_non_utf8_byte_located(tmp_path):
+    text = "user_id,item_id,behavior,price\n" + "u1,a,view,2\n" * 3 + "u2,caf\xe9,view,2\n"
+    offset = text.index("\xe9")
+    with pytest.raises(DataFormatError, match=rf"byte b'\\xe9' at line 5, byte offset {offset} is not UTF-8"):
+        read_table(write(tmp_path, "latin.csv", text.encode("latin-1")))
+
+
 def test_corrupt_parquet_unreadable(tmp_path):
     with pytest.raises(DataFormatError, match=r"not a readable Parquet file"):
         read_table(write(tmp_path, "log.parquet", b"PAR1 this is truncated"))

@@ -78,6 +78,19 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         ) from error
 
 
+def _first_non_utf8_byte(path: Path) -> tuple[int, int, bytes]:
+    """Return the 1-based line, the file offset and the value of the first byte that is not UTF-8."""
+    offset = 0
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return number, offset + error.start, line[error.start : error.start + 1]
+            offset += len(line)
+    return 0, offset, b""
+
+
 def _read_text(path: Path, head: bytes, sep: str | None) -> pd.DataFrame:
     if b"\x00" in head:
         raise DataFormatError(
@@ -89,9 +102,11 @@ def _read_text(path: Path, head: bytes, sep: str | None) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, sep=sep, encoding="utf-8", low_memory=False)
     except UnicodeDecodeError as error:
+        # The error's offset is relative to pandas' read buffer, so locate the byte again.
+        line, offset, byte = _first_non_utf8_byte(path)
         raise DataFormatError(
-            f"data file {str(path)!r} is unreadable: byte {error.start} is not UTF-8 text; "
-            "save the file as UTF-8 CSV or Parquet"
+            f"data file {str(path)!r} is unreadable: byte {byte!r} at line {line}, byte offset {offset} "
+            "is not UTF-8 text; save the file as UTF-8 CSV or Parquet"
         ) from error
     except pd.errors.EmptyDataError as error:
         raise DataFormatError(
