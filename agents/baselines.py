@@ -15,7 +15,18 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import BaseAgent
-from agents.common import SpacesOnly, check_saved_spaces, env_price_bounds, load_npz, require_env, save_npz, space_from_config, space_to_config
+from agents.common import (
+    SpacesOnly,
+    check_saved_spaces,
+    env_price_bounds,
+    load_npz,
+    require_env,
+    rng_from_json,
+    rng_state_to_json,
+    save_npz,
+    space_from_config,
+    space_to_config,
+)
 
 
 class _NonLearningAgent(BaseAgent):
@@ -30,12 +41,13 @@ class _NonLearningAgent(BaseAgent):
         return {}
 
     def save(self, path: str | Path) -> Path:
-        """Write the agent's settings to an .npz file (there is nothing learned to keep)."""
+        """Write the agent's settings and RNG state to an .npz file (there is nothing learned to keep)."""
         metadata = {
             "seed": self.seed,
             "settings": self._settings(),
             "action_space": space_to_config(self.action_space),
             "observation_space": space_to_config(self.observation_space),
+            "rng_state": rng_state_to_json(self.rng),
         }
         return save_npz(path, self.name, metadata, {})
 
@@ -47,7 +59,12 @@ class _NonLearningAgent(BaseAgent):
                 space_from_config(metadata["action_space"]), space_from_config(metadata["observation_space"])
             )
         check_saved_spaces(path, env, metadata)
-        return cls(env, seed=metadata["seed"], **metadata["settings"])
+        agent = cls(env, seed=metadata["seed"], **metadata["settings"])
+        # The random agent draws from its generator, so it continues the saved stream. Files
+        # written before the state was saved restart the stream from the seed.
+        if "rng_state" in metadata:
+            agent.rng = rng_from_json(metadata["rng_state"])
+        return agent
 
 
 class FixedPriceAgent(_NonLearningAgent):

@@ -190,3 +190,15 @@ def test_oracle_load_needs_env(tmp_path):
     with pytest.raises(ValueError, match="load it with env=<the market>"):
         OracleAgent.load(path)
     assert OracleAgent.load(path, env=env).act(env.reset(seed=0)[0]) == env.unwrapped.oracle().act(None)
+
+
+@pytest.mark.parametrize("action_type", ["discrete", "continuous"])
+def test_random_agent_load_continues_stream(action_type, tmp_path):
+    env = single_product(action_type=action_type)
+    agent = make_agent("random", env, seed=3)
+    agent.learn(env, 5)
+    loaded = type(agent).load(agent.save(tmp_path / "random"), env=env)
+    observation, _ = env.reset(seed=0)
+    expected = [agent.act(observation) for _ in range(10)]
+    actual = [loaded.act(observation) for _ in range(10)]
+    np.testing.assert_array_equal(np.array(actual), np.array(expected))
