@@ -6,7 +6,7 @@ the index of its grid cell in row-major (C) order. Discrete observations are use
 are, and each component of a MultiDiscrete observation is its own set of bins.
 
 Values outside a component's range fall into its first or last bin, so every observation
-maps to a valid state.
+maps to a valid state. A NaN component has no bin and raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -114,6 +114,8 @@ class StateDiscretizer:
             raise ValueError(f"observation has {len(values)} components, expected {len(self.bins_per_component)}")
         state = 0
         for i, (value, n_bins) in enumerate(zip(values, self.bins_per_component)):
+            if value != value:
+                raise ValueError(f"observation {observation!r} has NaN in component {i}, so it has no state")
             if self.kind == "box":
                 cell = bisect_right(self._edge_lists[i], value)
             else:
@@ -132,6 +134,9 @@ class StateDiscretizer:
             raise ValueError(
                 f"observations have {obs.shape[1]} components, expected {len(self.bins_per_component)}"
             )
+        if obs.dtype.kind == "f" and np.isnan(obs).any():
+            row = int(np.flatnonzero(np.isnan(obs).any(axis=1))[0])
+            raise ValueError(f"observation {obs[row]!r} (row {row}) has NaN, so it has no state")
         if self.kind == "multidiscrete":
             cells = obs.astype(np.int64)
         else:

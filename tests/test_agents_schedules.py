@@ -99,6 +99,15 @@ def test_uniform_bins_over_box_bounds():
     assert discretizer.transform_batch(observations).tolist() == [0, 3, 9, 1]
 
 
+def test_nan_observation_rejected():
+    space = gym.spaces.Box(np.array([0.0, -1.0]), np.array([10.0, 1.0]), dtype=np.float64)
+    discretizer = StateDiscretizer(space, bins=[5, 2])
+    with pytest.raises(ValueError, match="has NaN in component 1"):
+        discretizer.transform([1.0, np.nan])
+    with pytest.raises(ValueError, match=r"\(row 1\) has NaN"):
+        discretizer.transform_batch(np.array([[1.0, 0.0], [np.nan, 0.0]]))
+
+
 def test_explicit_edges():
     space = gym.spaces.Box(-np.inf, np.inf, shape=(1,), dtype=np.float64)
     discretizer = StateDiscretizer(space, edges=[[0.0, 1.0]])

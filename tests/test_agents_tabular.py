@@ -187,6 +187,13 @@ def test_box_actions_rejected():
         QLearningAgent(env)
 
 
+def test_nan_observation_rejected():
+    env = gym.make("PricingSim/SingleProduct-v0")
+    agent = make_agent("q-learning", env, seed=0)
+    with pytest.raises(ValueError, match="has NaN in component 0"):
+        agent.act(np.full(4, np.nan, dtype=np.float32), deterministic=True)
+
+
 def test_invalid_gamma_rejected():
     with pytest.raises(ValueError, match="gamma must be in"):
         QLearningAgent(TWO_STATES, gamma=1.5)
