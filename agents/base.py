@@ -20,8 +20,10 @@ import gymnasium as gym
 import numpy as np
 
 # Called once at the end of every training episode with namespaced metrics:
-# ``train/step`` (total environment steps so far), ``train/episode_revenue`` (currency)
-# and ``train/episode_length`` (periods). Returning False stops training early.
+# ``train/step`` (total environment steps so far), ``train/episode_revenue`` (the episode's
+# raw reward in currency: revenue, or profit when the market has a unit cost, the same
+# quantity the oracle's expected return measures) and ``train/episode_length`` (periods).
+# Returning False stops training early.
 TrainingCallback = Callable[[dict[str, float]], "bool | None"]
 
 
@@ -114,7 +116,7 @@ class BaseAgent(abc.ABC):
             self.observe(observation, action, float(reward), next_observation, terminated, truncated, info)
 
             self.num_timesteps += 1
-            self._episode_revenue += float(info.get("revenue", reward))
+            self._episode_revenue += float(reward)
             self._episode_length += 1
             self._last_observation = next_observation
 

@@ -9,8 +9,8 @@ protocol:
 - Training runs on a ``VecNormalize`` wrapper (``normalize_obs``, ``normalize_reward``) so
   that revenues of hundreds do not blow up value targets. Its running statistics are saved
   with the model and frozen after ``learn``: ``act`` normalises observations with the
-  statistics as they were at the end of training. The callback gets raw revenue in
-  currency, read from ``info["revenue"]``, never the scaled reward.
+  statistics as they were at the end of training. The callback gets the raw episode reward
+  in currency (revenue, or profit with a unit cost), never the scaled reward.
 - ``learn`` continues training across calls (SB3's ``reset_num_timesteps=False``), and a
   budget below ``learning_starts`` or the rollout length finishes without error.
 - Determinism: the agent's seed goes to SB3's ``set_random_seed`` (which also seeds
@@ -39,7 +39,7 @@ import numpy as np
 import yaml
 
 from agents.base import TrainingCallback
-from agents.common import env_id, require_env, single_thread_torch, write_atomically
+from agents.common import env_id, finite_observation, require_env, single_thread_torch, write_atomically
 
 HYPERPARAMETERS_FILE = Path(__file__).with_name("hyperparams.yaml")
 
@@ -185,7 +185,7 @@ class SB3Agent:
 
     def act(self, observation: Any, deterministic: bool = False) -> Any:
         """Return an action for one observation, normalised with the frozen training statistics."""
-        normalized = self._training_env.normalize_obs(np.asarray(observation, dtype=np.float32))
+        normalized = self._training_env.normalize_obs(finite_observation(observation, self.name))
         action, _ = self.model.predict(normalized, deterministic=deterministic)
         if isinstance(self.action_space, gym.spaces.Discrete):
             return int(np.asarray(action).reshape(-1)[0])
@@ -315,7 +315,7 @@ def _make_revenue_callback_class() -> type:
     from stable_baselines3.common.callbacks import BaseCallback
 
     class RevenueCallback(BaseCallback):
-        """Sums ``info["revenue"]`` per episode and reports it in currency to the user's callback."""
+        """Sums the raw reward per episode and reports it in currency to the user's callback."""
 
         def __init__(self, agent: SB3Agent, callback: TrainingCallback | None):
             super().__init__(verbose=0)
@@ -323,9 +323,8 @@ def _make_revenue_callback_class() -> type:
             self.user_callback = callback
 
         def _on_step(self) -> bool:
-            info = self.locals["infos"][0]
             done = bool(self.locals["dones"][0])
-            self.agent._episode_revenue += float(info.get("revenue", 0.0))
+            self.agent._episode_revenue += self._raw_reward()
             self.agent._episode_length += 1
             if not done:
                 return True
@@ -340,6 +339,12 @@ def _make_revenue_callback_class() -> type:
             if self.user_callback is None:
                 return True
             return self.user_callback(metrics) is not False
+
+        def _raw_reward(self) -> float:
+            """Return the step's reward before VecNormalize scaled it."""
+            if hasattr(self.training_env, "get_original_reward"):
+                return float(self.training_env.get_original_reward()[0])
+            return float(self.locals["rewards"][0])
 
     return RevenueCallback
 

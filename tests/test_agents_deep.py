@@ -22,8 +22,8 @@ SB3_CASES = [
 CASE_IDS = [f"{name}-{action_type}" for name, action_type, _ in SB3_CASES]
 
 
-def market(action_type, horizon=20):
-    return gym.make("PricingSim/SingleProduct-v0", action_type=action_type, horizon=horizon)
+def market(action_type, horizon=20, **kwargs):
+    return gym.make("PricingSim/SingleProduct-v0", action_type=action_type, horizon=horizon, **kwargs)
 
 
 def learning_curve(name, action_type, settings, seed, steps=160):
@@ -84,8 +84,10 @@ def test_learning_continues_across_calls():
     assert agent.num_timesteps == 80
 
 
-def test_callback_gets_raw_revenue():
-    env = market("discrete", horizon=10)
+def test_callback_gets_raw_reward():
+    # With a unit cost the reward is profit, which differs from info["revenue"]; the callback
+    # must report the unscaled reward, the quantity the oracle's expected return measures.
+    env = market("discrete", horizon=10, unit_cost=1.0)
     agent = make_agent("a2c", env, seed=0, n_steps=5)
     episode_revenues = []
     step_revenues = []
@@ -93,7 +95,7 @@ def test_callback_gets_raw_revenue():
     class RecordRevenue(gym.Wrapper):
         def step(self, action):
             result = super().step(action)
-            step_revenues.append(result[4]["revenue"])
+            step_revenues.append(result[1])
             return result
 
     recorded = RecordRevenue(env)
@@ -130,6 +132,14 @@ def test_wrong_action_space_rejected(name, action_type):
     other = "discrete" if action_type == "continuous" else "continuous"
     with pytest.raises(ValueError, match=f"{name} needs a .* action space.*action_type='{other}'"):
         make_agent(name, market(action_type), seed=0)
+
+
+@pytest.mark.parametrize(("name", "action_type"), [("dqn", "discrete"), ("ppo", "continuous")])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_observation_rejected(name, action_type, value):
+    agent = make_agent(name, market(action_type), seed=0)
+    with pytest.raises(ValueError, match=f"{name} needs a finite observation"):
+        agent.act(np.full(4, value, dtype=np.float32), deterministic=True)
 
 
 def test_hyperparameters_from_yaml_marked_tuned_or_not():
