@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,56 @@ def make_agent(name: str, env: gym.Env, seed: int = 0, **hyperparameters: Any) -
             f"unknown hyperparameter(s) {', '.join(repr(u) for u in unknown)} for agent {name!r}; "
             f"valid hyperparameters: {', '.join(valid) if valid else '(none)'}"
         )
+    _check_hyperparameter_types(name, hyperparameters)
     return agent_class(name)(env, seed=seed, **hyperparameters)
+
+
+# Annotation names checked before an agent is built, with the Python types each accepts. A
+# parameter whose annotation names anything else (a sequence, a schedule) is left to the agent.
+_SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
+    "float": (numbers.Real,),
+    "int": (numbers.Integral,),
+    "bool": (bool,),
+    "str": (str,),
+    "None": (type(None),),
+}
+
+
+def _check_hyperparameter_types(name: str, hyperparameters: dict[str, Any]) -> None:
+    """Raise ``TypeError`` for a value whose type the parameter's annotation rules out."""
+    annotations = _parameter_annotations(agent_class(name))
+    for key, value in hyperparameters.items():
+        annotation = annotations.get(key)
+        if not isinstance(annotation, str):
+            continue
+        parts = [part.strip() for part in annotation.split("|")]
+        if not all(part in _SIMPLE_TYPES for part in parts):
+            continue
+        # bool is a subclass of int, so True passes as a number unless rejected here.
+        accepted = any(
+            isinstance(value, _SIMPLE_TYPES[part]) and (part == "bool" or not isinstance(value, bool))
+            for part in parts
+        )
+        if not accepted:
+            raise TypeError(
+                f"hyperparameter {key!r} of agent {name!r} must be {' or '.join(parts)}, "
+                f"got {value!r} ({type(value).__name__})"
+            )
+
+
+def _parameter_annotations(cls: type) -> dict[str, Any]:
+    """Return the constructor annotations of ``cls`` and the parents it passes ``**kwargs`` to."""
+    annotations: dict[str, Any] = {}
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters
+        for parameter_name, parameter in parameters.items():
+            if parameter.annotation is not inspect.Parameter.empty:
+                annotations.setdefault(parameter_name, parameter.annotation)
+        if not any(p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            break
+    return annotations
 
 
 def load_agent(name: str, path: str | Path, env: gym.Env | None = None) -> Agent:

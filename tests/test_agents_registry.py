@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers the PricingSim markets)
@@ -59,6 +60,29 @@ def test_unknown_sb3_hyperparameter_lists_valid_ones():
     env = gym.make("PricingSim/SingleProduct-v0")
     with pytest.raises(ValueError, match=r"unknown hyperparameter\(s\) 'n_step' for agent 'ppo'.*n_steps"):
         make_agent("ppo", env, seed=0, n_step=8)
+
+
+@pytest.mark.parametrize(
+    ("name", "hyperparameters", "message"),
+    [
+        ("ucb1", {"exploration": "big"}, r"'exploration' of agent 'ucb1' must be float, got 'big' \(str\)"),
+        ("ucb1", {"revenue_scale": True}, r"'revenue_scale' of agent 'ucb1' must be float or None, got True"),
+        ("q-learning", {"gamma": [0.9]}, r"'gamma' of agent 'q-learning' must be float, got \[0\.9\]"),
+        ("predict-optimize", {"train_every": 2.5}, r"'train_every' .* must be int, got 2\.5 \(float\)"),
+        ("predict-optimize", {"use_observation": 1}, r"'use_observation' .* must be bool, got 1 \(int\)"),
+    ],
+)
+def test_wrong_hyperparameter_type_named(name, hyperparameters, message):
+    env = gym.make("PricingSim/SingleProduct-v0")
+    with pytest.raises(TypeError, match=message):
+        make_agent(name, env, seed=0, **hyperparameters)
+
+
+def test_hyperparameter_types_accepted():
+    env = gym.make("PricingSim/SingleProduct-v0")
+    assert make_agent("ucb1", env, seed=0, exploration=2, revenue_scale=None) is not None
+    assert make_agent("q-learning", env, seed=0, bins=[4, 4, 4, 4], epsilon_schedule="linear") is not None
+    assert make_agent("predict-optimize", env, seed=0, train_every=np.int64(50), learning_rate=np.float32(0.01)) is not None
 
 
 def test_subclass_hyperparameters_follow_parent():
