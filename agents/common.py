@@ -65,6 +65,17 @@ def env_price_grid(env: Any, n_actions: int) -> np.ndarray:
     return grid
 
 
+def finite_observation(observation: Any, agent_name: str) -> np.ndarray:
+    """Return ``observation`` as a float32 array, or raise ValueError when it has NaN or inf.
+
+    For agents whose networks turn a non-finite input into a meaningless action.
+    """
+    array = np.asarray(observation, dtype=np.float32)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{agent_name} needs a finite observation, got {observation!r}")
+    return array
+
+
 def env_price_bounds(env: Any) -> tuple[float, float] | None:
     """Return the market's (min_price, max_price), or None when it exposes neither.
 

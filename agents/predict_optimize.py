@@ -33,6 +33,7 @@ from agents.base import BaseAgent
 from agents.common import (
     SpacesOnly,
     check_saved_spaces,
+    finite_observation,
     env_price_grid,
     require_discrete_actions,
     require_env,
@@ -204,6 +205,8 @@ class PredictThenOptimizeAgent(BaseAgent):
         return int(np.argmax(margins))
 
     def act(self, observation: Any, deterministic: bool = False) -> int:
+        if self.use_observation:
+            finite_observation(observation, self.name)
         if deterministic:
             return self.greedy_action(observation)
         if not self._customers or self.rng.random() < self.epsilon(self.num_timesteps):

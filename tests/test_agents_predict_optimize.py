@@ -84,3 +84,9 @@ def test_load_rejects_other_market(tmp_path):
         PredictThenOptimizeAgent.load(path, env=market(n_prices=7))
     with pytest.raises(ValueError, match="was trained on prices"):
         PredictThenOptimizeAgent.load(path, env=market(min_price=1.5))
+
+
+def test_nan_observation_rejected():
+    agent = make_agent("predict-optimize", market(), seed=0)
+    with pytest.raises(ValueError, match="predict-optimize needs a finite observation"):
+        agent.act(np.full(4, np.nan, dtype=np.float32), deterministic=True)
