@@ -44,6 +44,27 @@ def _price_action(actions: PriceActions, price: float, index: int | None) -> Any
     return actions.price_to_action(price)
 
 
+def observation_state(observation: Any) -> tuple[float, float]:
+    """Return entries 2 and 3 of a market observation, the ones the sequential oracles read.
+
+    They are the reference price and the fraction of the horizon left (SingleProduct-v0) or
+    the stock and the periods left (Inventory-v0). Raises ``ValueError`` for an observation
+    that is not a 1-d array of at least 4 entries, or whose entries 2 and 3 are not finite.
+    """
+    array = np.asarray(observation, dtype=np.float64)
+    if array.ndim != 1 or array.size < 4:
+        raise ValueError(
+            f"Invalid observation {observation!r}: the oracle needs the market's observation, "
+            "a 1-d array of at least 4 entries."
+        )
+    first, second = float(array[2]), float(array[3])
+    if not (np.isfinite(first) and np.isfinite(second)):
+        raise ValueError(
+            f"Invalid observation {observation!r}: entries 2 and 3 must be finite."
+        )
+    return first, second
+
+
 class FixedPricePolicy:
     """Post the same price in every period.
 
@@ -238,9 +259,8 @@ class ReferencePriceOracle:
 
     def act(self, observation: Any) -> Any:
         """Return the best action for an observation of ``SingleProduct-v0``."""
-        observation = np.asarray(observation, dtype=np.float64)
-        reference = observation[2]
-        periods_left = int(round(float(observation[3]) * self.horizon))
+        reference, time_left = observation_state(observation)
+        periods_left = int(round(time_left * self.horizon))
         index = int(self.best_indices(np.array([reference]), np.array([periods_left]))[0])
         return _price_action(self.actions, float(self.prices[index]), index)
 
@@ -481,7 +501,7 @@ class InventoryOracle:
 
     def act(self, observation: Any) -> Any:
         """Return the optimal action for an observation of ``Inventory-v0``."""
-        stock, periods_left = self._state(observation[2], observation[3])
+        stock, periods_left = self._state(*observation_state(observation))
         index = int(self.policy[periods_left, stock])
         return _price_action(self.actions, float(self.prices[index]), index)
 

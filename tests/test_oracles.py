@@ -244,3 +244,33 @@ def test_inventory_oracle_acts_inside_space():
         observation, _ = env.reset(seed=0)
         action = env.oracle().act(observation)
         assert env.action_space.contains(action)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"demand": "reference-price"},
+        {"scenarios": [{"kind": "shock", "start": 3, "factor": 0.5}]},
+        {"demand": "reference-price", "scenarios": [{"kind": "shock", "start": 3, "factor": 0.5}]},
+    ],
+    ids=["reference", "scenario", "scenario-reference"],
+)
+@pytest.mark.parametrize(
+    ("observation", "match"),
+    [
+        ([0.0, 0.0, np.nan, 1.0], "entries 2 and 3 must be finite"),
+        ([0.0, 0.0, 5.0, np.inf], "entries 2 and 3 must be finite"),
+        ([0.0, 0.0], "at least 4 entries"),
+    ],
+)
+def test_sequential_oracle_rejects_bad_observation(kwargs, observation, match):
+    oracle = SingleProductEnv(horizon=10, **kwargs).oracle()
+    with pytest.raises(ValueError, match=match):
+        oracle.act(np.array(observation, dtype=np.float32))
+
+
+@pytest.mark.parametrize("observation", [[0.0, 0.0, np.nan, 10.0], [0.0, 0.0, 5.0, np.inf], [0.0]])
+def test_inventory_oracle_rejects_bad_observation(observation):
+    oracle = InventoryEnv(initial_stock=20, horizon=10).oracle()
+    with pytest.raises(ValueError, match="Invalid observation"):
+        oracle.act(np.array(observation, dtype=np.float32))

@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike
 from scipy.special import expit
 
 from envs.demand import DemandModel, LogitDemand, ReferencePriceDemand
+from envs.oracles import observation_state
 from envs.random_streams import poisson_inverse_cdf_one, poisson_support_max
 from envs.scenarios.kinds import (
     MARKET_SIZE,
@@ -482,7 +483,7 @@ class ScenarioOracle:
 
     def period_of(self, observation: Any) -> int:
         """Return the period an observation of ``SingleProduct-v0`` is about to price."""
-        time_left = float(np.asarray(observation, dtype=np.float64)[3])
+        _, time_left = observation_state(observation)
         periods_left = int(round(time_left * self.horizon))
         return min(max(self.horizon - periods_left, 0), self.horizon - 1)
 
@@ -590,10 +591,10 @@ class ScenarioReferenceOracle:
     def act(self, observation: Any) -> Any:
         """Return the best action for an observation of ``SingleProduct-v0``."""
         self._solve()
-        observation = np.asarray(observation, dtype=np.float64)
-        periods_left = int(round(float(observation[3]) * self.horizon))
+        reference, time_left = observation_state(observation)
+        periods_left = int(round(time_left * self.horizon))
         period = min(max(self.horizon - periods_left, 0), self.horizon - 1)
-        index, _ = self._best(period, float(observation[2]))
+        index, _ = self._best(period, reference)
         if self.actions.discrete:
             return index
         return self.actions.price_to_action(float(self.prices[index]))
