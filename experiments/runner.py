@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -467,7 +468,7 @@ def check_agents(
                     agent_factory(agent.name, env, 0, **agent.hyperparams)
             except (ValueError, TypeError) as error:
                 path = config.agent_path(index)
-                named = [key for key in agent.hyperparams if repr(key) in str(error) or f"{key}=" in str(error)]
+                named = [key for key in agent.hyperparams if _names_key(str(error), key)]
                 if len(named) == 1:
                     key = named[0]
                     path += f".hyperparams.{key}"
@@ -482,6 +483,11 @@ def check_agents(
         env.close()
     if errors:
         raise ConfigError(errors)
+
+
+def _names_key(message: str, key: str) -> bool:
+    """Return whether an agent's error message names the hyperparameter ``key`` as a whole word."""
+    return repr(key) in message or re.search(rf"(?<![\w.]){re.escape(key)}(?![\w])", message) is not None
 
 
 def execute_jobs(

@@ -365,3 +365,22 @@ def test_agent_budget_override_recorded(tmp_path):
     assert list(evaluations.loc[evaluations["label"] == "greedy", "planned_step"]) == [0, 32, 64, 96]
     run = json.loads((tmp_path / "runs" / "short__seed-0" / "run.json").read_text())
     assert run["job"]["train_steps"] == 40
+
+
+def test_rejected_hyperparameter_value_named():
+    from experiments.config import ConfigError
+    from experiments.runner import check_agents
+
+    config = parse_config(
+        {
+            "env": {"kwargs": {"horizon": 5}},
+            "agents": [{"name": "ucb1", "hyperparams": {"exploration": -2.0, "revenue_scale": 10.0}}],
+            "seeds": 1,
+            "training": {"steps": 10},
+            "evaluation": {"every": 5},
+        }
+    )
+    with pytest.raises(ConfigError) as caught:
+        check_agents(config)
+    assert [path for path, _ in caught.value.errors] == ["agents[0].hyperparams.exploration"]
+    assert "exploration must be non-negative, got -2.0" in caught.value.errors[0][1]
