@@ -128,6 +128,13 @@ class SingleProductMarket:
 
         if initial_reference_price is None:
             initial_reference_price = (self.min_price + self.max_price) / 2.0
+        if isinstance(initial_reference_price, bool) or not isinstance(
+            initial_reference_price, (int, float, np.integer, np.floating)
+        ):
+            raise ValueError(
+                "initial_reference_price must be a number in [min_price, max_price], got "
+                f"{initial_reference_price!r}."
+            )
         reference = float(initial_reference_price)
         if not self.min_price <= reference <= self.max_price:
             raise ValueError(

@@ -313,6 +313,8 @@ def test_integral_float_and_numpy_actions_accepted():
         ({"price_grid": [1.0, 2.0], "n_prices": 3}, "disagrees"),
         ({"unit_cost": -1.0}, "unit_cost must be a finite number >= 0, got -1.0"),
         ({"initial_reference_price": 20.0}, "initial_reference_price must lie in"),
+        ({"initial_reference_price": float("nan")}, "initial_reference_price must lie in"),
+        ({"initial_reference_price": "5"}, "initial_reference_price must be a number .* got '5'"),
         ({"demand": LinearDemand(10.0, 1.0), "demand_params": {"intercept": 5}}, "demand_params"),
         ({"demand": "no-such-model"}, "no-such-model"),
         ({"render_mode": "human"}, "render_mode"),
