@@ -1,5 +1,6 @@
 """PricingSim/Calibrated-v0: checkers, spec rules, oracle, and the calibrate command."""
 
+import re
 import warnings
 
 import gymnasium as gym
@@ -142,6 +143,31 @@ def test_calibrate_command_bad_file(tmp_path, capsys):
     assert code == 2
     assert "looks delimited by ';'" in capsys.readouterr().err
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--sep", "", r"argument --sep: expected one character such as ',' or ';', got ''"),
+        ("--seed", "-1", r"argument --seed: expected an integer >= 0, got '-1'"),
+        ("--folds", "1", r"argument --folds: expected 0 \(off\) or a fold count >= 2, got '1'"),
+        ("--test-fraction", "1.5", r"argument --test-fraction: expected a number between 0 and 1 \(exclusive\), got '1.5'"),
+    ],
+)
+def test_calibrate_command_bad_option(tmp_path, capsys, option, value, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["calibrate", "yogurt", "-o", str(tmp_path / "model"), option, value])
+    assert exit_info.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "model").exists()
+
+
+def test_calibrate_command_tab_separator(tmp_path, capsys):
+    frame = synthetic_panel(300, 20, [0.0, 0.4], -1.5, np.random.default_rng(8))
+    frame.to_csv(tmp_path / "panel.tsv.txt", index=False, sep="\t")
+    code = main(["calibrate", str(tmp_path / "panel.tsv.txt"), "-o", str(tmp_path / "model"), "--no-plots", "--sep", "\\t"])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "model" / "model.json").exists()
 
 
 def test_best_fixed_price_policy_on_calibrated(model_dir):

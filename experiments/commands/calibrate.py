@@ -32,20 +32,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL_DIR",
                         help="directory to write the model to (replaced atomically)")
 
-    parser.add_argument("--sep", default=None, help="delimiter of a text file (default: comma)")
+    parser.add_argument("--sep", type=_delimiter, default=None, help="delimiter of a text file, one character (default: comma)")
     parser.add_argument("--focal-item", default=None,
                         help="item Calibrated-v0 prices by default (default: the dataset's choice, else the most purchased)")
 
-    parser.add_argument("--test-fraction", type=float, default=0.2,
+    parser.add_argument("--test-fraction", type=_fraction, default=0.2,
                         help="share of rows held out for the reported metrics (default: 0.2)")
-    parser.add_argument("--folds", type=int, default=0,
+    parser.add_argument("--folds", type=_fold_count, default=0,
                         help="also run k-fold cross-validation with this many folds (default: 0, off)")
     parser.add_argument("--compare", action="store_true",
                         help="also fit the other model and print both side by side")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the MLP and the intervals (default: 0)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the split, the MLP and the intervals (default: 0)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
     parser.set_defaults(handler=handle)
+
+
+def _delimiter(text: str) -> str:
+    # A shell passes a typed \t as two characters, so accept that spelling of a tab.
+    if text == "\\t":
+        return "\t"
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(f"expected one character such as ',' or ';', got {text!r}")
+    return text
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (exclusive), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (exclusive), got {text!r}")
+    return value
+
+
+def _fold_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 0 (off) or a fold count >= 2, got {text!r}") from None
+    if value == 1 or value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 (off) or a fold count >= 2, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
 
 
 def handle(args: argparse.Namespace) -> int:
