@@ -162,6 +162,19 @@ def test_calibrate_command_bad_option(tmp_path, capsys, option, value, message):
     assert not (tmp_path / "model").exists()
 
 
+def test_calibrate_command_output_checked_first(tmp_path, capsys, monkeypatch):
+    import envs.calibration.pipeline as pipeline
+
+    def fail_load(*args, **kwargs):
+        raise AssertionError("the data was read before the output was checked")
+
+    monkeypatch.setattr(pipeline, "load_data", fail_load)
+    (tmp_path / "taken").write_text("keep me")
+    assert main(["calibrate", "yogurt", "-o", str(tmp_path / "taken")]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
+    assert (tmp_path / "taken").read_text() == "keep me"
+
+
 def test_calibrate_command_tab_separator(tmp_path, capsys):
     frame = synthetic_panel(300, 20, [0.0, 0.4], -1.5, np.random.default_rng(8))
     frame.to_csv(tmp_path / "panel.tsv.txt", index=False, sep="\t")

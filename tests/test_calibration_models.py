@@ -280,3 +280,14 @@ def test_event_history_counts_earlier_browsing():
     assert np.allclose(np.expm1(history[:3, 3:]), [[0, 0, 0], [1, 0, 1], [1, 1, 1]])
     assert np.allclose(np.expm1(history[:3, 0]), [0, 0, 0])
     assert np.allclose(np.expm1(history[3, 3:]), [0, 0, 0])
+
+
+def test_save_into_file_rejected(panel, tmp_path):
+    model = LogitDemandModel(heterogeneity="none").fit(panel)
+    (tmp_path / "taken").write_text("keep me")
+    with pytest.raises(ValueError, match=r"output '.*taken' is a file, not a directory; choose a new"):
+        save_model(model, tmp_path / "taken", build_market_sample(panel))
+    assert (tmp_path / "taken").read_text() == "keep me"
+
+    with pytest.raises(OSError, match=r"cannot create the model directory '.*taken/model'.*writable location"):
+        save_model(model, tmp_path / "taken" / "model", build_market_sample(panel))

@@ -97,11 +97,19 @@ def save_model(
 ) -> Path:
     """Write ``model`` and its market sample to ``directory``, replacing it atomically."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    check_output_directory(directory)
     meta, arrays = model.to_state()
     document = {"format_version": FORMAT_VERSION, **meta, "metadata": metadata or {}}
 
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    except OSError as error:
+        raise OSError(
+            error.errno,
+            f"cannot create the model directory {str(directory)!r} ({error.strerror}: {error.filename}); "
+            "choose an output directory in a writable location",
+        ) from error
     try:
         (staging / MODEL_FILE).write_text(json.dumps(document, indent=2, default=_json_default))
         np.savez_compressed(staging / ARRAYS_FILE, **arrays)
@@ -116,6 +124,17 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def check_output_directory(directory: str | Path) -> None:
+    """Raise ``ValueError`` if ``directory`` cannot take a model: a file, or a folder of other files."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"output {str(directory)!r} is a file, not a directory; choose a new or empty output directory")
+    if directory.is_dir() and not (directory / MODEL_FILE).exists() and any(directory.iterdir()):
+        raise ValueError(
+            f"{str(directory)!r} exists and is not a model directory; choose a new or empty output directory"
+        )
 
 
 def _replace_directory(staging: Path, directory: Path) -> None:

@@ -94,10 +94,12 @@ def handle(args: argparse.Namespace) -> int:
 
     from envs.calibration import evaluation
     from envs.calibration.features import add_history
-    from envs.calibration.model_io import build_market_sample, save_model
+    from envs.calibration.model_io import build_market_sample, check_output_directory, save_model
     from envs.calibration.pipeline import load_data, make_model, metadata_for
 
     try:
+        # Check the output first, so that a bad -o fails before a fit that may take minutes.
+        check_output_directory(args.output)
         data, report = load_data(args.data, args.format, args.sep)
     except (ValueError, OSError, ImportError) as error:
         print(f"pricing-sim calibrate: error: {error}", file=sys.stderr)
