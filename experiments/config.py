@@ -86,7 +86,9 @@ class ConfigError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict mode rejects values of the wrong TOML type instead of coercing them, so that
+    # steps = true (read as 1) or deterministic = "no" (read as False) are errors.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class EnvConfig(_Model):
