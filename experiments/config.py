@@ -24,10 +24,10 @@ Example::
 
     [[agents]]
     name = "ucb1"
-    hyperparams = { c = 2.0 }
+    hyperparams = { exploration = 2.0 }
 
 The oracle, the best fixed price and the random baseline are added to every comparison
-that does not list them. Every error names the field path (``agents[2].hyperparams.c``),
+that does not list them. Every error names the field path (``agents[2].hyperparams.exploration``),
 the value and what is allowed; see ``ConfigError``.
 
 Reading TOML needs ``tomllib`` (Python 3.11+) or the ``tomli`` package on Python 3.10.

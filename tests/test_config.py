@@ -169,3 +169,20 @@ def test_search_space_errors_named():
         parse_config(config_data(tune=tune))
     assert [path for path, _ in caught.value.errors] == ["tune.ucb1.exploration.high", "tune.ucb1.prior.choices"]
     assert "must be greater than low (2.0), got 1.0" in str(caught.value)
+
+
+def test_docstring_example_valid():
+    import textwrap
+
+    import experiments.config
+    from experiments.runner import check_agents
+
+    tomllib = experiments.config.tomllib
+    if tomllib is None:
+        pytest.skip("reading TOML needs Python 3.11 or the tomli package")
+
+    docstring = experiments.config.__doc__
+    example = docstring.split("Example::", 1)[1].split("\n\nThe oracle", 1)[0]
+    config = parse_config(tomllib.loads(textwrap.dedent(example)))
+    check_agents(config)
+    assert config.agents[-1].hyperparams == {"exploration": 2.0}
