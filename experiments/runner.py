@@ -404,7 +404,7 @@ def run_experiment(
     if skipped:
         logger.info("skipping %d finished runs in %s", len(skipped), store.root)
 
-    workers = workers or available_cpus()
+    workers = 1 if backend == "serial" else workers or available_cpus()
     workers = max(1, min(workers, len(pending) or 1))
     iterate = {"serial": _iter_serial, "process": _iter_process, "ray": _iter_ray}[backend]
     if backend == "process" and workers == 1:

@@ -384,3 +384,10 @@ def test_rejected_hyperparameter_value_named():
         check_agents(config)
     assert [path for path, _ in caught.value.errors] == ["agents[0].hyperparams.exploration"]
     assert "exploration must be non-negative, got -2.0" in caught.value.errors[0][1]
+
+
+def test_serial_session_records_one_worker(tmp_path):
+    run_experiment(tiny_config(seeds=2), tmp_path, backend="serial", workers=4, **STANDINS)
+    session = json.loads((tmp_path / "manifest.json").read_text())["sessions"][-1]
+    assert session["backend"] == "serial"
+    assert session["workers"] == 1
