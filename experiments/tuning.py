@@ -92,10 +92,22 @@ class TuningResult:
 
 
 def find_agent(config: ExperimentConfig, agent: str) -> AgentConfig:
-    """Return the config's agent with this label (or name), or a new one with default settings."""
+    """Return the config's agent with this label (or name), or a new one with default settings.
+
+    Raises ``ValueError`` naming the config's labels and the registered agents when ``agent``
+    is neither.
+    """
+    from agents.registry import available_agents
+
     for candidate in config.agents:
         if agent in (candidate.display_name, candidate.name):
             return candidate
+    if agent not in available_agents():
+        labels = ", ".join(candidate.display_name for candidate in config.agents)
+        raise ValueError(
+            f"--agent {agent!r} is neither a label of the config ({labels}) nor a registered agent "
+            f"({', '.join(available_agents())}); `pricing-sim list` shows the agents"
+        )
     return AgentConfig(name=agent)
 
 

@@ -155,3 +155,16 @@ def test_tune_holds_out_seeds(tmp_path, capsys):
 def test_tune_unknown_space(tmp_path, capsys):
     assert main(["tune", str(TINY), "--agent", "random", "--trials", "1", "--out", str(tmp_path)]) == 2
     assert "no search space for agent 'random'; add a [tune.random.<hyperparameter>] table" in capsys.readouterr().err
+
+
+def test_tune_bad_agent_named(tmp_path, capsys):
+    argv = ["tune", str(TINY), "--trials", "1", "--out", str(tmp_path)]
+    assert main([*argv, "--agent", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "--agent 'nope' is neither a label of the config (oracle, best-fixed, random" in err
+    assert "nor a registered agent (oracle, best-fixed, fixed" in err
+
+    assert main([*argv, "--agent", "sac"]) == 2
+    err = capsys.readouterr().err
+    assert f"--agent 'sac' cannot be built on the market of {TINY}: agent 'sac' rejected its settings" in err
+    assert "baseline" not in err

@@ -51,13 +51,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from experiments.config import load_config
+    from experiments.config import ConfigError, load_config
     from experiments.runner import check_agents
     from experiments.tuning import find_agent, format_tuning, tune, write_tuning
 
     config = load_config(args.config)
     agent = find_agent(config, args.agent)
-    check_agents(config.model_copy(update={"agents": [agent]}))
+    try:
+        check_agents(config.model_copy(update={"agents": [agent]}))
+    except ConfigError as error:
+        # The copy lists only the tuned agent, so config paths would not match the file.
+        reasons = "; ".join(message for _, message in error.errors)
+        raise ValueError(f"--agent {args.agent!r} cannot be built on the market of {args.config}: {reasons}") from error
 
     result = tune(
         config,
