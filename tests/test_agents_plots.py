@@ -90,3 +90,15 @@ def test_qtable_command_reports_bad_hyperparameter(tmp_path, capsys):
     status = main(["qtable", "--steps", "10", "--set", "gama=0.5", "--out", str(tmp_path)])
     assert status == 2
     assert "unknown hyperparameter(s) 'gama'" in capsys.readouterr().err
+
+
+def test_qtable_command_reports_bad_market_and_out(tmp_path, capsys):
+    status = main(["qtable", "--steps", "10", "--env", "PricingSim/Nope-v0", "--out", str(tmp_path)])
+    assert status == 2
+    assert "--env 'PricingSim/Nope-v0' is not a registered market" in capsys.readouterr().err
+
+    (tmp_path / "taken").write_text("keep me")
+    status = main(["qtable", "--steps", "10", "--out", str(tmp_path / "taken")])
+    assert status == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert (tmp_path / "taken").read_text() == "keep me"

@@ -71,7 +71,15 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.steps < 0:
         raise ValueError(f"--steps must be non-negative, got {args.steps}")
-    env = gym.make(args.env, **dict(args.env_arg))
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {str(args.out)!r} is a file, not a folder; choose a new or existing folder")
+    try:
+        env = gym.make(args.env, **dict(args.env_arg))
+    except gym.error.Error as error:
+        # Gymnasium's lookup errors (unknown id or namespace) derive from Exception only.
+        raise ValueError(
+            f"--env {args.env!r} is not a registered market ({error}); `pricing-sim list` shows the ids"
+        ) from error
 
     if args.load is not None:
         # The file names its agent, so --agent is not needed to load it.
