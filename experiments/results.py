@@ -89,7 +89,10 @@ class ResultStore:
         """Create the folder and check that finished runs were made with the same settings."""
         if self.root.exists() and not self.root.is_dir():
             raise NotADirectoryError(f"output path {self.root} exists and is not a folder")
-        (self.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+        try:
+            (self.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+        except PermissionError as error:
+            raise _not_writable(self.root, error) from error
 
         for job in jobs:
             stored = self._read_run(job.run_id)
@@ -296,9 +299,18 @@ def _atomic_write(path: Path, write: Any) -> None:
     try:
         write(tmp)
         os.replace(tmp, path)
+    except PermissionError as error:
+        raise _not_writable(path.parent, error) from error
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _not_writable(folder: Path, error: OSError) -> PermissionError:
+    return PermissionError(
+        error.errno,
+        f"cannot write to the folder {folder} ({error.strerror}); make it writable or choose another output folder",
+    )
 
 
 def _columns(name: str, rows: list[dict[str, Any]]) -> list[str] | None:

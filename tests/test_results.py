@@ -201,3 +201,14 @@ def test_corrupt_run_files_named(finished_sweep, tmp_path):
     (run_dir / "run.json").write_text("{bad")
     with pytest.raises(ValueError, match=r"run\.json is corrupt .*delete the folder"):
         load_records(out)
+
+
+def test_unwritable_folder_named(tmp_path):
+    from experiments.results import _atomic_write
+
+    def denied_writer(tmp):
+        raise PermissionError(13, "Permission denied", str(tmp))
+
+    with pytest.raises(PermissionError, match=r"cannot write to the folder .* \(Permission denied\); make it writable"):
+        _atomic_write(tmp_path / "summary.csv", denied_writer)
+    assert list(tmp_path.iterdir()) == []
