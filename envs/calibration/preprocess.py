@@ -117,9 +117,11 @@ class _DropTracker:
 
 
 def _numeric_price_checks(tracker: _DropTracker, raw: pd.DataFrame) -> pd.DataFrame:
-    """Drop non-numeric and non-positive prices in the price columns of ``raw``."""
+    """Drop non-numeric (infinite included) and non-positive prices in the price columns of ``raw``."""
     numeric = raw.apply(pd.to_numeric, errors="coerce")
-    non_numeric = (numeric.isna() & raw.notna()).to_numpy().any(axis=1)
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(numeric.to_numpy(dtype=float))
+    non_numeric = ((numeric.isna() & raw.notna()).to_numpy() | infinite).any(axis=1)
     tracker.drop("non-numeric price", non_numeric)
     values = numeric.to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
