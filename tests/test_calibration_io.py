@@ -202,3 +202,10 @@ def test_infinite_price_is_non_numeric():
     assert "non-positive price" not in report.dropped
     assert report.examples["non-numeric price"] == [1]
 
+
+@pytest.mark.parametrize(("behavior", "missing"), [("view", "no purchase"), ("purchase", "no exposure without a purchase")])
+def test_log_with_one_outcome_rejected(tmp_path, behavior, missing):
+    rows = "".join(f"u{i},a,{behavior},{1 + i % 3}\n" for i in range(6))
+    path = write(tmp_path, "log.csv", "user_id,item_id,behavior,price\n" + rows)
+    with pytest.raises(DataFormatError, match=rf"(?s)'.*log\.csv' has {missing} among its 6 exposures.*mark purchases"):
+        load_data(path)

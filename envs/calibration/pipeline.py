@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.calibration.data import CalibrationData, ChoicePanel
+from envs.calibration.data import CalibrationData, ChoicePanel, EventLog
 from envs.calibration.io import DataFormatError, read_table
 from envs.calibration.model_io import FORMAT_VERSION, SavedModel, build_market_sample, load_model, save_model
 from envs.calibration.panels import DATASETS, DEFAULT_DATASET, load_dataset, resolve_dataset
@@ -51,8 +51,22 @@ def load_data(spec: str | Path, fmt: str | None = None, sep: str | None = None) 
                 "rename the columns or pass --format"
             )
     if fmt == "events":
-        return preprocess_events(frame, source=str(spec))
+        log, report = preprocess_events(frame, source=str(spec))
+        _require_both_outcomes(log, report)
+        return log, report
     return preprocess_panel(frame, source=str(spec))
+
+
+def _require_both_outcomes(log: EventLog, report: PreprocessReport) -> None:
+    """Raise ``DataFormatError`` unless the log has both purchased and unpurchased exposures."""
+    if log.purchased.any() and not log.purchased.all():
+        return
+    missing = "no purchase" if not log.purchased.any() else "no exposure without a purchase"
+    raise DataFormatError(
+        f"data file {log.source!r} has {missing} among its {log.n_rows:,} exposures, so no demand model "
+        f"can be fitted:\n{report}\nKeep the view, click or cart events of the items shown, and mark "
+        "purchases with behavior 'purchase' (or 1 in a 0/1 purchased flag)"
+    )
 
 
 def most_purchased_item(data: CalibrationData) -> str:
