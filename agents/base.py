@@ -19,6 +19,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
+from agents.common import spaces_match
+
 # Called once at the end of every training episode with namespaced metrics:
 # ``train/step`` (total environment steps so far), ``train/episode_revenue`` (the episode's
 # raw reward in currency: revenue, or profit when the market has a unit cost, the same
@@ -104,6 +106,7 @@ class BaseAgent(abc.ABC):
         """Interact with ``env`` for ``total_steps`` steps, learning from each transition."""
         if not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
             raise ValueError(f"total_steps must be a non-negative integer, got {total_steps!r}")
+        self._check_spaces(env)
 
         if self._last_observation is None:
             env_seed = int(self.rng.integers(2**31 - 1))
@@ -127,6 +130,18 @@ class BaseAgent(abc.ABC):
                     break
 
         return self
+
+    def _check_spaces(self, env: gym.Env) -> None:
+        """Raise ValueError unless ``env`` has the spaces this agent was built for."""
+        if spaces_match(env.action_space, self.action_space) and spaces_match(
+            env.observation_space, self.observation_space
+        ):
+            return
+        raise ValueError(
+            f"{self.name} was built for action space {self.action_space} and observation space "
+            f"{self.observation_space}, but the env has {env.action_space} and "
+            f"{env.observation_space}; build a new agent for this market"
+        )
 
     def _end_episode(self, callback: TrainingCallback | None) -> bool:
         """Report the finished episode and return True when the callback asks to stop."""

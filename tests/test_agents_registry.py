@@ -110,3 +110,10 @@ def test_same_seed_same_learning_curve(name):
         curves.append(curve)
     assert len(curves[0]) == 20
     assert curves[0] == curves[1]
+
+
+@pytest.mark.parametrize("name", [n for n in CONTRACT_NAMES if n not in ("dqn", "ppo", "a2c", "sac")])
+def test_learn_on_other_market_rejected(name):
+    agent = make_agent(name, gym.make("PricingSim/SingleProduct-v0"), seed=0, **EXTRA_ARGUMENTS.get(name, {}))
+    with pytest.raises(ValueError, match=f"{name} was built for action space Discrete\\(19\\)"):
+        agent.learn(gym.make("PricingSim/Inventory-v0"), 5)
