@@ -271,7 +271,7 @@ class SB3Agent:
                 settings = json.loads(archive.read("agent.json"))
                 model_bytes = archive.read("model.zip")
                 statistics = archive.read("vecnormalize.pkl")
-        except (zipfile.BadZipFile, KeyError) as error:
+        except (zipfile.BadZipFile, KeyError, OSError) as error:
             raise ValueError(f"{path} is not a pricing-sim SB3 agent archive: {error}") from error
 
         if settings.get("format_version") != ARCHIVE_FORMAT_VERSION:

@@ -170,3 +170,8 @@ def test_load_broken_archive_rejected(tmp_path):
     path.write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match=r"broken\.zip is not a pricing-sim SB3 agent archive"):
         DQNAgent.load(path)
+
+
+def test_load_directory_rejected(tmp_path):
+    with pytest.raises(ValueError, match="is not a pricing-sim SB3 agent archive"):
+        DQNAgent.load(tmp_path)
