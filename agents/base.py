@@ -104,7 +104,7 @@ class BaseAgent(abc.ABC):
         callback: TrainingCallback | None = None,
     ) -> "BaseAgent":
         """Interact with ``env`` for ``total_steps`` steps, learning from each transition."""
-        if not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
+        if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
             raise ValueError(f"total_steps must be a non-negative integer, got {total_steps!r}")
         self._check_spaces(env)
 

@@ -196,7 +196,7 @@ class SB3Agent:
 
     def learn(self, env: gym.Env, total_steps: int, callback: TrainingCallback | None = None) -> "SB3Agent":
         """Train for ``total_steps`` more steps on ``env``, continuing from earlier calls."""
-        if not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
+        if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
             raise ValueError(f"total_steps must be a non-negative integer, got {total_steps!r}")
         if total_steps == 0:
             return self

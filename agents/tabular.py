@@ -401,7 +401,7 @@ class QLearningAgent(TabularAgent):
         Every market in a vector step acts on the same table, so this is synchronous
         Q-learning (see ``update_batch``), not the one-transition-at-a-time reference.
         """
-        if not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
+        if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
             raise ValueError(f"total_steps must be a non-negative integer, got {total_steps!r}")
         autoreset = vec_env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
         if autoreset != gym.vector.AutoresetMode.NEXT_STEP:
