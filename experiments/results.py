@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import subprocess
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -386,6 +387,7 @@ def write_report(out_dir: str | Path, figures: bool = True):
     out_dir = Path(out_dir)
     records = load_records(out_dir)
     summary = summarize(records)
+    _warn_missing_seeds(records, summary.table)
 
     write_text_atomic(out_dir / "summary.csv", summary.table.to_csv(index=False))
     write_text_atomic(out_dir / "curves.csv", summary.curves.to_csv(index=False))
@@ -395,6 +397,25 @@ def write_report(out_dir: str | Path, figures: bool = True):
 
         plot_all(summary, out_dir / "figures", title=records.manifest.get("config", {}).get("name"))
     return summary
+
+
+class MissingSeedsWarning(UserWarning):
+    """Raised as a warning when an agent's row covers fewer seeds than the config lists."""
+
+
+def _warn_missing_seeds(records: Records, table: pd.DataFrame) -> None:
+    # An interrupted or partly failed sweep still gets a table, so say which rows are short.
+    expected = len(records.manifest.get("seeds") or records.manifest.get("config", {}).get("seeds") or [])
+    if not expected:
+        return
+    for row in table.itertuples():
+        if row.n_seeds < expected:
+            warnings.warn(
+                f"{row.label}: {row.n_seeds} of {expected} seeds finished, so its row covers only those; "
+                "rerun the same command to finish the others",
+                MissingSeedsWarning,
+                stacklevel=3,
+            )
 
 
 def _markdown_report(records: Records, summary) -> str:

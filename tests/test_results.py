@@ -212,3 +212,21 @@ def test_unwritable_folder_named(tmp_path):
     with pytest.raises(PermissionError, match=r"cannot write to the folder .* \(Permission denied\); make it writable"):
         _atomic_write(tmp_path / "summary.csv", denied_writer)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_seeds_warned(finished_sweep, tmp_path):
+    import shutil
+
+    from experiments.results import MissingSeedsWarning
+
+    out = tmp_path / "out"
+    shutil.copytree(finished_sweep, out)
+    run_dir = sorted((out / "runs").iterdir())[-1]
+    label = run_dir.name.split("__seed-")[0]
+    shutil.rmtree(run_dir)
+    with pytest.warns(MissingSeedsWarning, match=rf"{label}: 3 of 4 seeds finished.*rerun the same command"):
+        write_report(out, figures=False)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingSeedsWarning)
+        write_report(finished_sweep, figures=False)
