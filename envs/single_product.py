@@ -146,9 +146,12 @@ class SingleProductMarket:
         # Units sold never exceed the largest value the Poisson sampler returns for the
         # market size, because the purchase probability is at most 1.
         self.max_units = poisson_support_max(self.market_size)
+        # A bound of at least 1 keeps the Box from collapsing when the market size is 0,
+        # which Gymnasium's checker warns about.
+        units_high = max(self.max_units, 1)
         self.observation_space = spaces.Box(
             low=np.zeros(4, dtype=np.float32),
-            high=np.array([self.max_price, self.max_units, self.max_price, 1.0], dtype=np.float32),
+            high=np.array([self.max_price, units_high, self.max_price, 1.0], dtype=np.float32),
             dtype=np.float32,
         )
 
@@ -287,7 +290,7 @@ class SingleProductEnv(gym.Env):
 
     ``max_units`` is the largest value the Poisson sampler can return for mean ``M``
     (``env.unwrapped.market.max_units``; 67 for the default ``M = 20``), so units sold never
-    exceed it. For stationary demand the reference price stays at
+    exceed it. The bound is 1 when ``M = 0``, so that the Box is not degenerate. For stationary demand the reference price stays at
     ``initial_reference_price``: it does not affect demand, and a constant entry keeps the
     state space of tabular agents small. With ``ReferencePriceDemand`` it follows the
     smoothing above and always lies between ``min_price`` and ``max_price``.

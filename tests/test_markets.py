@@ -1,10 +1,12 @@
 """SingleProduct-v0 and Inventory-v0: spaces, dynamics, determinism, validation."""
 
 import pickle
+import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -336,6 +338,17 @@ def test_single_product_rejects_bad_arguments(kwargs, match):
 def test_inventory_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         InventoryEnv(**kwargs)
+
+
+@pytest.mark.parametrize("scenarios", [None, [{"kind": "shock", "start": 2, "factor": 0.5}]])
+def test_empty_market_passes_checker(scenarios):
+    env = SingleProductEnv(
+        demand="logit", demand_params={"alpha": 4.0, "beta": 0.6, "market_size": 0.0}, scenarios=scenarios
+    )
+    assert env.observation_space.high[1] == 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gymnasium_check_env(env, skip_render_check=True)
 
 
 def test_demand_from_name_and_mapping():

@@ -233,7 +233,7 @@ class ScenarioMarket:
         self.max_units = max(
             market.max_units, poisson_support_max(market.market_size * size_bound)
         )
-        high = [market.max_price, self.max_units, market.max_price, 1.0]
+        high = [market.max_price, max(self.max_units, 1), market.max_price, 1.0]
         if self.observe_competitor_prices:
             high += [competitor.max_price() for competitor in self.competitors]
         self.observation_space = spaces.Box(
