@@ -80,7 +80,7 @@ def env_price_bounds(env: Any) -> tuple[float, float] | None:
     """Return the market's (min_price, max_price), or None when it exposes neither.
 
     Reads ``env.unwrapped.min_price`` and ``max_price``, falling back to the same attributes of
-    ``env.unwrapped.market`` (where SingleProduct-v0 keeps them).
+    ``env.unwrapped.market`` for markets that keep them only there.
     """
     for holder in (env.unwrapped, getattr(env.unwrapped, "market", None)):
         low = getattr(holder, "min_price", None)
