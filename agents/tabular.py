@@ -70,6 +70,11 @@ from agents.schedules import make_alpha_schedule, make_epsilon_schedule
 _MIN_KEEP = 1e-12
 
 
+MAX_TABLE_ENTRIES = 20_000_000
+"""Largest Q-table (states x prices) an agent allocates: 160 MB per float64 table, so that a
+mistyped ``bins`` fails with an error instead of exhausting memory."""
+
+
 class TabularAgent(BaseAgent):
     """Shared machinery of the tabular agents: the table, exploration, schedules and files.
 
@@ -119,6 +124,12 @@ class TabularAgent(BaseAgent):
         self.n_actions = require_discrete_actions(env.action_space, self.name)
         self.discretizer = StateDiscretizer(env.observation_space, bins=bins, edges=edges)
         self.n_states = self.discretizer.n_states
+        if self.n_states * self.n_actions > MAX_TABLE_ENTRIES:
+            raise ValueError(
+                f"bins {list(self.discretizer.bins_per_component)} give {self.n_states:,} states x "
+                f"{self.n_actions} prices = {self.n_states * self.n_actions:,} Q-table entries, more than "
+                f"the limit of {MAX_TABLE_ENTRIES:,}; use fewer bins per observation component"
+            )
 
         self.gamma = float(gamma)
         self.initial_value = float(initial_value)

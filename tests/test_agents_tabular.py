@@ -347,3 +347,9 @@ def test_learn_vectorized_rejects_same_step_autoreset():
     agent = make_agent("q-learning", env, seed=0, bins=1)
     with pytest.raises(ValueError, match="needs a vector env with NEXT_STEP autoreset"):
         agent.learn_vectorized(single_product_vector(2, autoreset_mode="SameStep"), 10)
+
+
+def test_oversized_q_table_rejected():
+    env = gym.make("PricingSim/SingleProduct-v0", horizon=5)
+    with pytest.raises(ValueError, match=r"bins \[1000, 1000, 1000, 1000\] give 1,000,000,000,000 states .*use fewer bins"):
+        make_agent("q-learning", env, seed=0, bins=1000)
