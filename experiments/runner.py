@@ -466,6 +466,14 @@ def check_agents(
             try:
                 with _single_thread_torch():
                     agent_factory(agent.name, env, 0, **agent.hyperparams)
+            except MemoryError as error:
+                errors.append(
+                    (
+                        config.agent_path(index),
+                        f"agent {agent.name!r} could not be built in memory ({error}); lower the "
+                        f"hyperparameters that size its tables or buffers (set: {agent.hyperparams})",
+                    )
+                )
             except (ValueError, TypeError) as error:
                 path = config.agent_path(index)
                 named = [key for key in agent.hyperparams if _names_key(str(error), key)]

@@ -391,3 +391,23 @@ def test_serial_session_records_one_worker(tmp_path):
     session = json.loads((tmp_path / "manifest.json").read_text())["sessions"][-1]
     assert session["backend"] == "serial"
     assert session["workers"] == 1
+
+
+def test_agent_out_of_memory_named():
+    from experiments.config import ConfigError
+    from experiments.runner import check_agents
+
+    def exhausting_factory(name, env, seed, **hyperparams):
+        raise MemoryError("Unable to allocate 14.6 TiB")
+
+    config = parse_config(
+        {
+            "agents": [{"name": "dqn", "hyperparams": {"buffer_size": 10**12}}],
+            "seeds": 1,
+            "training": {"steps": 10},
+            "evaluation": {"every": 5},
+            "add_baselines": False,
+        }
+    )
+    with pytest.raises(ConfigError, match=r"agents\[0\]: agent 'dqn' could not be built in memory \(Unable to allocate"):
+        check_agents(config, env_factory=make_standin_env, agent_factory=exhausting_factory)
