@@ -120,6 +120,10 @@ class SB3Agent:
         settings.update(hyperparameters)
         self.normalize_obs = bool(settings.pop("normalize_obs", True))
         self.normalize_reward = bool(settings.pop("normalize_reward", True))
+        # SB3 does not check these, and a NaN (gamma, say) silently turns every value into NaN.
+        for key, value in settings.items():
+            if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+                raise ValueError(f"hyperparameter {key} of agent {self.name!r} must be finite, got {value!r}")
         self.policy = policy
         self.hyperparameters = settings
 
@@ -130,9 +134,15 @@ class SB3Agent:
 
         self._training_env = self._wrap(env, statistics_from=None)
         with single_thread_torch():
-            self.model = self.algorithm_class()(
-                policy, self._training_env, seed=self.seed, device="cpu", **self.hyperparameters
-            )
+            try:
+                self.model = self.algorithm_class()(
+                    policy, self._training_env, seed=self.seed, device="cpu", **self.hyperparameters
+                )
+            except AssertionError as error:
+                # SB3 checks some arguments with assert (n_steps * n_envs > 1 in PPO and A2C).
+                raise ValueError(
+                    f"Stable-Baselines3 rejected the hyperparameters of agent {self.name!r}: {error}"
+                ) from error
         self._trained_on = env
 
     # ------------------------------------------------------------ construction

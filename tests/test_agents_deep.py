@@ -175,3 +175,15 @@ def test_load_broken_archive_rejected(tmp_path):
 def test_load_directory_rejected(tmp_path):
     with pytest.raises(ValueError, match="is not a pricing-sim SB3 agent archive"):
         DQNAgent.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "match"),
+    [
+        ("dqn", {"gamma": float("nan")}, "hyperparameter gamma of agent 'dqn' must be finite, got nan"),
+        ("ppo", {"n_steps": 0}, "Stable-Baselines3 rejected the hyperparameters of agent 'ppo'"),
+    ],
+)
+def test_invalid_sb3_hyperparameters_rejected(name, settings, match):
+    with pytest.raises(ValueError, match=match):
+        make_agent(name, market("discrete"), seed=0, **settings)
