@@ -362,6 +362,8 @@ def parse_config(data: Mapping[str, Any], source: str | None = None) -> Experime
 def load_config(path: str | Path) -> ExperimentConfig:
     """Read and validate a TOML experiment config."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"config path {path} is a folder; pass a TOML file such as {path / 'experiment.toml'}")
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     if tomllib is None:
@@ -373,6 +375,13 @@ def load_config(path: str | Path) -> ExperimentConfig:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([("<file>", f"is not valid TOML: {error}")], str(path)) from None
+    except UnicodeDecodeError as error:
+        # TOML files are UTF-8 by definition, so another encoding is a file error.
+        raise ConfigError(
+            [("<file>", f"is not UTF-8 text (byte {error.object[error.start:error.start + 1]!r} at offset "
+                        f"{error.start}); save the config as UTF-8")],
+            str(path),
+        ) from None
     return parse_config(data, source=str(path))
 
 

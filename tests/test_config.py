@@ -11,6 +11,7 @@ from experiments.config import (
     load_config,
     parse_config,
     shipped_configs,
+    tomllib,
 )
 
 
@@ -186,3 +187,15 @@ def test_docstring_example_valid():
     config = parse_config(tomllib.loads(textwrap.dedent(example)))
     check_agents(config)
     assert config.agents[-1].hyperparams == {"exploration": 2.0}
+
+
+def test_unreadable_config_paths(tmp_path):
+    if tomllib is None:
+        pytest.skip("reading TOML needs Python 3.11 or the tomli package")
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin\.toml:\n  <file>: is not UTF-8 text \(byte b'\\xe9' at offset 11\)"):
+        load_config(latin)
+
+    with pytest.raises(IsADirectoryError, match=r"config path .* is a folder; pass a TOML file"):
+        load_config(tmp_path)
