@@ -218,10 +218,12 @@ class UCB1Agent(BanditAgent):
 
     def __init__(self, env: gym.Env, seed: int = 0, exploration: float = 1.0, revenue_scale: float | None = None):
         super().__init__(env, seed)
-        if not exploration >= 0:
+        if not math.isfinite(exploration):
+            raise ValueError(f"exploration must be a finite number, got {exploration}")
+        if exploration < 0:
             raise ValueError(f"exploration must be non-negative, got {exploration}")
-        if revenue_scale is not None and not revenue_scale > 0:
-            raise ValueError(f"revenue_scale must be positive, got {revenue_scale}")
+        if revenue_scale is not None and not (math.isfinite(revenue_scale) and revenue_scale > 0):
+            raise ValueError(f"revenue_scale must be a finite number > 0, got {revenue_scale}")
         self.exploration = float(exploration)
         self.revenue_scale = None if revenue_scale is None else float(revenue_scale)
 
@@ -276,13 +278,17 @@ class ThompsonSamplingAgent(BanditAgent):
         unit_cost: float | None = None,
     ):
         super().__init__(env, seed)
-        if not (prior_alpha > 0 and prior_beta > 0):
-            raise ValueError(f"prior_alpha and prior_beta must be positive, got {prior_alpha} and {prior_beta}")
+        if not all(math.isfinite(value) and value > 0 for value in (prior_alpha, prior_beta)):
+            raise ValueError(
+                f"prior_alpha and prior_beta must be finite numbers > 0, got {prior_alpha} and {prior_beta}"
+            )
         self.prior_alpha = float(prior_alpha)
         self.prior_beta = float(prior_beta)
         if unit_cost is None:
             unit_cost = float(getattr(env.unwrapped, "unit_cost", 0.0) or 0.0)
         self.unit_cost = float(unit_cost)
+        if not math.isfinite(self.unit_cost):
+            raise ValueError(f"unit_cost must be a finite number, got {unit_cost}")
         self.purchases = np.zeros(self.n_arms, dtype=np.float64)
         self.non_purchases = np.zeros(self.n_arms, dtype=np.float64)
 
@@ -342,8 +348,8 @@ class GaussianThompsonAgent(BanditAgent):
 
     def __init__(self, env: gym.Env, seed: int = 0, noise_scale: float = 1.0):
         super().__init__(env, seed)
-        if not noise_scale > 0:
-            raise ValueError(f"noise_scale must be positive, got {noise_scale}")
+        if not (math.isfinite(noise_scale) and noise_scale > 0):
+            raise ValueError(f"noise_scale must be a finite number > 0, got {noise_scale}")
         self.noise_scale = float(noise_scale)
 
     def pooled_std(self) -> float:

@@ -202,3 +202,19 @@ def test_random_agent_load_continues_stream(action_type, tmp_path):
     expected = [agent.act(observation) for _ in range(10)]
     actual = [loaded.act(observation) for _ in range(10)]
     np.testing.assert_array_equal(np.array(actual), np.array(expected))
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "match"),
+    [
+        ("ucb1", {"exploration": float("inf")}, "exploration must be a finite number, got inf"),
+        ("ucb1", {"exploration": float("nan")}, "exploration must be a finite number, got nan"),
+        ("ucb1", {"revenue_scale": float("inf")}, "revenue_scale must be a finite number > 0, got inf"),
+        ("thompson", {"prior_alpha": float("inf")}, "must be finite numbers > 0, got inf and 1.0"),
+        ("thompson", {"unit_cost": float("nan")}, "unit_cost must be a finite number, got nan"),
+        ("thompson-gaussian", {"noise_scale": float("inf")}, "noise_scale must be a finite number > 0, got inf"),
+    ],
+)
+def test_bandit_rejects_non_finite_settings(name, settings, match):
+    with pytest.raises(ValueError, match=match):
+        make_agent(name, single_product(), seed=0, **settings)
