@@ -116,7 +116,7 @@ class CalibratedEnv(gym.Env):
         self.focal_item = focal_item
         self.focal_index = self.items.index(focal_item)
         self.competitors = tuple(item for item in self.items if item != focal_item)
-        self._competitor_index = np.array([j for j in range(len(self.items)) if j != self.focal_index])
+        self._competitor_index = np.array([j for j in range(len(self.items)) if j != self.focal_index], dtype=np.int64)
 
         self._build_population(saved.market)
         self._build_scenarios(saved.market)
@@ -389,7 +389,7 @@ class CalibratedOracle:
         scenario_prices[env._competitor_index] = observation[:n_competitors]
         scenario_prices[env.focal_index] = env.price_grid[0]
         promotions = np.zeros((len(env.items), len(env.demand_model.promotion_names)))
-        promotions[env._competitor_index, :] = observation[n_competitors:-1].reshape(n_competitors, -1)
+        promotions[env._competitor_index, :] = observation[n_competitors:-1].reshape(n_competitors, promotions.shape[1])
 
         probabilities = env.focal_probabilities(env.oracle_grid, scenario_prices, promotions)
         revenue = (env.oracle_grid - env.unit_cost) * (probabilities @ env.population_weights)

