@@ -44,3 +44,27 @@ def test_learn_rejects_invalid_step_count(steps):
     agent = make_agent("random", env, seed=0)
     with pytest.raises(ValueError, match="total_steps must be a non-negative integer"):
         agent.learn(env, steps)
+
+
+# Every agent built on BaseAgent, with the arguments it needs; the SB3 agents check spaces in SB3.
+BASE_AGENTS = {
+    "oracle": {}, "best-fixed": {}, "fixed": {"price": 5.0}, "random": {}, "epsilon-greedy": {},
+    "ucb1": {}, "thompson": {}, "thompson-gaussian": {}, "q-learning": {}, "sarsa": {},
+    "double-q": {}, "predict-optimize": {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BASE_AGENTS))
+def test_learn_on_other_market_rejected(name):
+    agent = make_agent(name, gym.make("PricingSim/SingleProduct-v0"), seed=0, **BASE_AGENTS[name])
+    with pytest.raises(ValueError, match=f"{name} was built for action space Discrete\\(19\\)"):
+        agent.learn(gym.make("PricingSim/Inventory-v0"), 5)
+
+
+@pytest.mark.parametrize("name", ["q-learning", "dqn"])
+def test_learn_rejects_boolean_step_count(name):
+    # bool is a subclass of int, so True would otherwise train for one step.
+    env = gym.make("PricingSim/SingleProduct-v0")
+    agent = make_agent(name, env, seed=0)
+    with pytest.raises(ValueError, match="total_steps must be a non-negative integer, got True"):
+        agent.learn(env, True)

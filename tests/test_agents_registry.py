@@ -110,19 +110,3 @@ def test_same_seed_same_learning_curve(name):
         curves.append(curve)
     assert len(curves[0]) == 20
     assert curves[0] == curves[1]
-
-
-@pytest.mark.parametrize("name", [n for n in CONTRACT_NAMES if n not in ("dqn", "ppo", "a2c", "sac")])
-def test_learn_on_other_market_rejected(name):
-    agent = make_agent(name, gym.make("PricingSim/SingleProduct-v0"), seed=0, **EXTRA_ARGUMENTS.get(name, {}))
-    with pytest.raises(ValueError, match=f"{name} was built for action space Discrete\\(19\\)"):
-        agent.learn(gym.make("PricingSim/Inventory-v0"), 5)
-
-
-@pytest.mark.parametrize("name", ["q-learning", "dqn"])
-@pytest.mark.parametrize("total_steps", [True, -1, 2.5])
-def test_learn_rejects_invalid_step_count(name, total_steps):
-    env = gym.make("PricingSim/SingleProduct-v0")
-    agent = make_agent(name, env, seed=0)
-    with pytest.raises(ValueError, match=f"total_steps must be a non-negative integer, got {total_steps!r}"):
-        agent.learn(env, total_steps)
