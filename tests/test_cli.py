@@ -168,3 +168,17 @@ def test_tune_bad_agent_named(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"--agent 'sac' cannot be built on the market of {TINY}: agent 'sac' rejected its settings" in err
     assert "baseline" not in err
+
+
+def test_tune_file_out_rejected_first(tmp_path, capsys, monkeypatch):
+    import experiments.tuning
+
+    def fail_tune(*args, **kwargs):
+        raise AssertionError("tuning ran before --out was checked")
+
+    monkeypatch.setattr(experiments.tuning, "tune", fail_tune)
+    (tmp_path / "taken").write_text("keep me")
+    argv = ["tune", str(TINY), "--agent", "ucb1", "--trials", "1", "--out", str(tmp_path / "taken")]
+    assert main(argv) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert (tmp_path / "taken").read_text() == "keep me"

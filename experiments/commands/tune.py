@@ -55,6 +55,8 @@ def handle(args: argparse.Namespace) -> int:
     from experiments.runner import check_agents
     from experiments.tuning import find_agent, format_tuning, tune, write_tuning
 
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a file, not a folder; choose a new or existing folder")
     config = load_config(args.config)
     agent = find_agent(config, args.agent)
     try:
