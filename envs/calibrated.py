@@ -298,6 +298,8 @@ class CalibratedEnv(gym.Env):
         return float(self.min_price + (value[0] + 1.0) / 2.0 * (self.max_price - self.min_price))
 
     def step(self, action):
+        if self._scenario_path is None or self._period >= self.horizon:
+            raise RuntimeError("The episode has ended or not started; call reset() before step().")
         price = self.action_to_price(action)
         scenario_prices = self.scenario_prices[self._scenario]
         scenario_promotions = self.scenario_promotions[self._scenario]
@@ -384,6 +386,11 @@ class CalibratedOracle:
     def act(self, observation: np.ndarray):
         env = self.env
         observation = np.asarray(observation, dtype=float)
+        if observation.shape != env.observation_space.shape or not np.all(np.isfinite(observation)):
+            raise ValueError(
+                f"Invalid observation {observation!r}: the oracle needs a finite observation of "
+                f"shape {env.observation_space.shape}."
+            )
         n_competitors = len(env.competitors)
         scenario_prices = np.empty(len(env.items))
         scenario_prices[env._competitor_index] = observation[:n_competitors]

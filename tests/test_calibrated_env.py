@@ -106,6 +106,27 @@ def test_bad_continuous_action_rejected(model_dir, action):
         env.step(np.array(action, dtype=np.float32))
 
 
+def test_step_outside_episode_rejected(model_dir):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, horizon=2, unit_cost=1.0).unwrapped
+    with pytest.raises(RuntimeError, match="call reset\\(\\) before step"):
+        env.step(0)
+    env.reset(seed=0)
+    env.step(0)
+    env.step(0)
+    with pytest.raises(RuntimeError, match="call reset\\(\\) before step"):
+        env.step(0)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_oracle_rejects_non_finite_observation(model_dir, value):
+    env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, unit_cost=1.0).unwrapped
+    observation, _ = env.reset(seed=0)
+    with pytest.raises(ValueError, match="Invalid observation"):
+        env.oracle().act(np.full_like(observation, value))
+    with pytest.raises(ValueError, match="Invalid observation"):
+        env.oracle().act(observation[:-1])
+
+
 def test_continuous_oracle_action_in_space(model_dir):
     env = gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, action_type="continuous", unit_cost=1.0).unwrapped
     obs, _ = env.reset(seed=0)
