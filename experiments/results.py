@@ -90,6 +90,12 @@ class ResultStore:
         """Create the folder and check that finished runs were made with the same settings."""
         if self.root.exists() and not self.root.is_dir():
             raise NotADirectoryError(f"output path {self.root} exists and is not a folder")
+        if self.root.is_dir() and not (self.root / MANIFEST).exists() and _foreign_entries(self.root):
+            # Reports would overwrite files such as summary.csv of whatever the folder holds.
+            raise ValueError(
+                f"output folder {self.root} is not empty and is not a results folder ({MANIFEST} not found); "
+                "choose a new or empty --out folder"
+            )
         try:
             (self.root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
         except PermissionError as error:
@@ -305,6 +311,15 @@ def _atomic_write(path: Path, write: Any) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _foreign_entries(root: Path) -> list[str]:
+    """Return the entries of ``root`` that a run killed before its first manifest write cannot leave."""
+    return [
+        entry.name
+        for entry in root.iterdir()
+        if entry.name != RUNS_DIR and not entry.name.startswith(f".{MANIFEST}.tmp-")
+    ]
 
 
 def _not_writable(folder: Path, error: OSError) -> PermissionError:

@@ -230,3 +230,19 @@ def test_missing_seeds_warned(finished_sweep, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", MissingSeedsWarning)
         write_report(finished_sweep, figures=False)
+
+
+def test_foreign_output_folder_rejected(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match=r"output folder .*out is not empty and is not a results folder"):
+        run_experiment(tiny_config(seeds=1), out, backend="serial", **STANDINS)
+    assert sorted(path.name for path in out.iterdir()) == ["notes.txt"]
+
+    # A run killed before its first manifest write leaves only runs/ and a temporary file.
+    leftover = tmp_path / "leftover"
+    (leftover / "runs").mkdir(parents=True)
+    (leftover / ".manifest.json.tmp-123").write_text("{")
+    run_experiment(tiny_config(seeds=1), leftover, backend="serial", **STANDINS)
+    assert (leftover / "manifest.json").is_file()
