@@ -17,6 +17,7 @@ identical numbers; PyTorch is held to one thread inside a job for the same reaso
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import re
@@ -61,8 +62,12 @@ class Job:
     eval_episode_seeds: tuple[int, ...]
 
     def spec(self) -> dict[str, Any]:
-        """Return the job as plain data; two jobs with equal specs produce equal records."""
+        """Return the job as plain data; two jobs with equal specs produce equal records.
+
+        The agent's position in the config is left out because it changes no number.
+        """
         data = asdict(self)
+        del data["agent_index"]
         data["eval_episode_seeds"] = list(self.eval_episode_seeds)
         return data
 
@@ -99,14 +104,17 @@ class RunSummary:
     wall_seconds: float
 
 
-def derive_seeds(config_seed: int, agent_index: int, run_seed: int, n_eval_episodes: int) -> dict[str, Any]:
+def derive_seeds(config_seed: int, label: str, run_seed: int, n_eval_episodes: int) -> dict[str, Any]:
     """Derive the agent seed, the training-market seed and the evaluation episode seeds of one run.
 
-    The agent seed has 32 bits because Stable-Baselines3 passes it to ``numpy.random.seed``.
+    The seeds depend on the agent's label, not its position in the config, so adding,
+    removing or reordering agents keeps every other run's numbers and lets a finished sweep
+    resume. The agent seed has 32 bits because Stable-Baselines3 passes it to ``numpy.random.seed``.
     Market seeds have 63 bits, which makes a collision between runs practically impossible;
     ``plan_jobs`` still checks for one.
     """
-    root = np.random.SeedSequence(entropy=config_seed, spawn_key=(agent_index, run_seed))
+    label_key = int.from_bytes(hashlib.sha256(label.encode("utf-8")).digest()[:8], "big")
+    root = np.random.SeedSequence(entropy=config_seed, spawn_key=(label_key, run_seed))
     agent_sequence, train_sequence, eval_sequence = root.spawn(3)
     eval_states = eval_sequence.generate_state(n_eval_episodes, np.uint64)
     return {
@@ -121,7 +129,7 @@ def plan_jobs(config: ExperimentConfig) -> list[Job]:
     jobs = []
     for agent_index, agent in enumerate(config.agents):
         for run_seed in config.seeds:
-            seeds = derive_seeds(config.seed, agent_index, run_seed, config.evaluation.episodes)
+            seeds = derive_seeds(config.seed, agent.display_name, run_seed, config.evaluation.episodes)
             jobs.append(
                 Job(
                     run_id=f"{agent.display_name}__seed-{run_seed}",

@@ -169,11 +169,19 @@ def test_derived_seeds_distinct_across_runs():
 
 
 def test_derived_seeds_depend_on_every_input():
-    base = derive_seeds(0, 1, 2, 3)
-    assert derive_seeds(0, 1, 2, 3) == base
-    assert derive_seeds(1, 1, 2, 3)["agent_seed"] != base["agent_seed"]
-    assert derive_seeds(0, 2, 2, 3)["agent_seed"] != base["agent_seed"]
-    assert derive_seeds(0, 1, 3, 3)["agent_seed"] != base["agent_seed"]
+    base = derive_seeds(0, "ucb1", 2, 3)
+    assert derive_seeds(0, "ucb1", 2, 3) == base
+    assert derive_seeds(1, "ucb1", 2, 3)["agent_seed"] != base["agent_seed"]
+    assert derive_seeds(0, "thompson", 2, 3)["agent_seed"] != base["agent_seed"]
+    assert derive_seeds(0, "ucb1", 3, 3)["agent_seed"] != base["agent_seed"]
+
+
+def test_reordering_agents_keeps_run_seeds():
+    config = tiny_config()
+    reordered = config.model_copy(update={"agents": list(reversed(config.agents))})
+    original = {job.run_id: job.spec() for job in plan_jobs(config)}
+    moved = {job.run_id: job.spec() for job in plan_jobs(reordered)}
+    assert original == moved
 
 
 def test_job_records_evaluation_points():
