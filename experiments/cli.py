@@ -28,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"experiments.commands.{name}")
         module.register(subparsers)
+
+    # -v also works after the command; SUPPRESS keeps the top-level value when it is absent.
+    for command_parser in subparsers.choices.values():
+        command_parser.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+            help="log progress details and show tracebacks of errors",
+        )
     return parser
 
 

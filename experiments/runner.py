@@ -361,10 +361,13 @@ def _iter_ray(jobs, env_factory, agent_factory, workers: int, address: str | Non
 
     started_here = False
     if not ray.is_initialized():
+        # Ray's own start-up messages show only when this package logs at INFO (-v).
+        quiet = not logger.isEnabledFor(logging.INFO)
+        settings = {"log_to_driver": False, "logging_level": logging.WARNING if quiet else logging.INFO}
         if address is None:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=workers, include_dashboard=False, **settings)
         else:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, **settings)
         started_here = True
     try:
         remote = ray.remote(num_cpus=1)(_execute_safely)

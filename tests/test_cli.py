@@ -182,3 +182,11 @@ def test_tune_file_out_rejected_first(tmp_path, capsys, monkeypatch):
     assert main(argv) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
     assert (tmp_path / "taken").read_text() == "keep me"
+
+
+def test_verbose_flag_after_command(capsys):
+    assert main(["list", "-v"]) == 0
+    assert "PricingSim/SingleProduct-v0" in capsys.readouterr().out
+    args = build_parser().parse_args(["list", "-v"])
+    assert args.verbose is True
+    assert build_parser().parse_args(["list"]).verbose is False
