@@ -120,12 +120,21 @@ class CalibratedEnv(gym.Env):
 
         self._build_population(saved.market)
         self._build_scenarios(saved.market)
+        for name, value in (("min_price", min_price), ("max_price", max_price), ("unit_cost", unit_cost)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))):
+                raise ValueError(f"{name} must be a number or None, got {value!r}")
         observed = saved.market["prices"][:, self.focal_index]
         self.min_price = float(observed.min() if min_price is None else min_price)
         self.max_price = float(observed.max() if max_price is None else max_price)
         if not (np.isfinite(self.min_price) and np.isfinite(self.max_price) and 0 <= self.min_price < self.max_price):
+            defaults = [
+                f"{name} defaulted to the focal item's observed {kind}"
+                for name, given, kind in (("min_price", min_price, "minimum"), ("max_price", max_price, "maximum"))
+                if given is None
+            ]
             raise ValueError(
                 f"need 0 <= min_price < max_price, got min_price={self.min_price!r}, max_price={self.max_price!r}"
+                + (f" ({'; '.join(defaults)}; set it too)" if defaults else "")
             )
         self.unit_cost = float(DEFAULT_MARGIN * observed.mean() if unit_cost is None else unit_cost)
         if not (np.isfinite(self.unit_cost) and self.unit_cost >= 0):

@@ -318,3 +318,14 @@ def test_oracle_return_follows_the_episode(model_dir):
     # other and from the pool average.
     assert len(set(np.round(episode_returns, 9))) > 1
     assert pool_average > 0
+
+
+@pytest.mark.parametrize("name", ["unit_cost", "min_price", "max_price"])
+def test_price_arguments_must_be_numbers(model_dir, name):
+    with pytest.raises(ValueError, match=f"{name} must be a number or None, got '1'"):
+        gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, **{name: "1"})
+
+
+def test_price_range_error_names_default(model_dir):
+    with pytest.raises(ValueError, match="max_price defaulted to the focal item's observed maximum"):
+        gym.make("PricingSim/Calibrated-v0", model_dir=model_dir, min_price=1e6)
