@@ -4,7 +4,7 @@ Each job trains one agent on its own copy of the market in chunks of ``evaluatio
 steps and evaluates it before training and after every chunk. Records go to the results
 store as each job finishes, so a sweep that is killed midway resumes where it stopped.
 
-Seeds: every job derives its seeds from ``(config.seed, agent index, run seed)`` through
+Seeds: every job derives its seeds from ``(config.seed, agent label, run seed)`` through
 ``numpy.random.SeedSequence``. One child seeds the agent, one the training market and one
 the evaluation episodes. The evaluation replays the same episode seeds at every evaluation
 point, so a learning curve is not blurred by changing episodes. All derived market seeds of
