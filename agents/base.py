@@ -22,16 +22,16 @@ import numpy as np
 from agents.common import spaces_match
 
 # Called once at the end of every training episode with namespaced metrics:
-# ``train/step`` (total environment steps so far), ``train/episode_revenue`` (the episode's
-# raw reward in currency: revenue, or profit when the market has a unit cost, the same
-# quantity the oracle's expected return measures) and ``train/episode_length`` (periods).
-# Returning False stops training early.
+# ``train/step`` (total environment steps so far), ``train/episode_revenue`` and
+# ``train/episode_length`` (periods). The episode revenue is the raw reward in currency, so it
+# is profit when the market has a unit cost, the quantity the oracle's expected return
+# measures. Returning False stops training early.
 TrainingCallback = Callable[[dict[str, float]], "bool | None"]
 
 
 @runtime_checkable
 class Agent(Protocol):
-    """What the runner needs from an agent of any family."""
+    """The interface the runner needs from an agent of any family."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -144,7 +144,7 @@ class BaseAgent(abc.ABC):
         )
 
     def _end_episode(self, callback: TrainingCallback | None) -> bool:
-        """Report the finished episode and return True when the callback asks to stop."""
+        """Report the finished episode and return True when the callback returns False."""
         metrics = {
             "train/step": float(self.num_timesteps),
             "train/episode_revenue": self._episode_revenue,
