@@ -291,3 +291,44 @@ def test_save_into_file_rejected(panel, tmp_path):
 
     with pytest.raises(OSError, match=r"cannot create the model directory '.*taken/model'.*writable location"):
         save_model(model, tmp_path / "taken" / "model", build_market_sample(panel))
+
+
+def test_no_improvement_warning_when_worse_than_baseline():
+    from envs.calibration import NoImprovementWarning, warn_no_improvement
+
+    worse = {"log_loss": 0.70, "baseline_log_loss": 0.69, "log_loss_reduction": 1 - 0.70 / 0.69}
+    with pytest.warns(NoImprovementWarning, match=r"0.7000 is only -1.45% below the price-blind baseline's 0.6900"):
+        assert warn_no_improvement(worse, "mlp") is True
+
+    marginal = {"log_loss": 0.688, "baseline_log_loss": 0.69, "log_loss_reduction": 1 - 0.688 / 0.69}
+    with pytest.warns(NoImprovementWarning, match=r"less than 1%"):
+        assert warn_no_improvement(marginal, "mlp") is True
+
+    better = {"log_loss": 0.50, "baseline_log_loss": 0.69, "log_loss_reduction": 1 - 0.50 / 0.69}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert warn_no_improvement(better, "logit") is False
+
+
+def test_price_blind_data_triggers_no_improvement(panel):
+    # Prices carry no information when the true price coefficient is 0, so the fitted model
+    # beats the share baseline by at most chance: well under 1% of log-loss on 900 rows.
+    from envs.calibration import NoImprovementWarning, warn_no_improvement
+
+    for seed in (0, 1):
+        frame = synthetic_panel(3000, 100, [0.0, 0.0, 0.0], 0.0, np.random.default_rng(seed))
+        data = preprocess_panel(frame, "synthetic")[0]
+        train, test = split_train_test(data, 0.3, np.random.default_rng(0))
+        metrics = evaluate(LogitDemandModel(heterogeneity="user").fit(train), train, test)
+        with pytest.warns(NoImprovementWarning):
+            assert warn_no_improvement(metrics, "logit") is True
+
+
+def test_price_responsive_data_passes_improvement_check(panel):
+    train, test = split_train_test(panel, 0.3, np.random.default_rng(0))
+    metrics = evaluate(LogitDemandModel(heterogeneity="none").fit(train), train, test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from envs.calibration import warn_no_improvement
+
+        assert warn_no_improvement(metrics, "logit") is False

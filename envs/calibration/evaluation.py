@@ -26,6 +26,10 @@ class PositivePriceEffectWarning(UserWarning):
     """Warning that a fitted model's demand for some items rises with their own price."""
 
 
+class NoImprovementWarning(UserWarning):
+    """Warning that a model predicts held-out choices no better than the price-blind baseline."""
+
+
 def split_train_test(
     data: CalibrationData, test_fraction: float, rng: np.random.Generator
 ) -> tuple[CalibrationData, CalibrationData]:
@@ -90,6 +94,28 @@ def evaluate(model, train: CalibrationData, test: CalibrationData) -> dict[str, 
     metrics["baseline_log_loss"] = baseline["log_loss"]
     metrics["log_loss_reduction"] = 1.0 - metrics["log_loss"] / baseline["log_loss"]
     return metrics
+
+
+def warn_no_improvement(metrics: dict[str, float], model_name: str, min_reduction: float = 0.01) -> bool:
+    """Warn when the held-out log-loss is less than ``min_reduction`` below the baseline's.
+
+    The baseline predicts each item's share of the training rows and ignores prices. A model
+    that cannot beat it by a clear margin (1% of log-loss by default) has learned nothing
+    usable about price response, and a gain smaller than that is within the noise of a
+    single held-out split. Return whether it warned.
+    """
+    if metrics["log_loss_reduction"] >= min_reduction:
+        return False
+    warnings.warn(
+        f"the {model_name} model's held-out log-loss {metrics['log_loss']:.4f} is only "
+        f"{100 * metrics['log_loss_reduction']:.2f}% below the price-blind baseline's "
+        f"{metrics['baseline_log_loss']:.4f} (less than {100 * min_reduction:g}%), so its price "
+        "response is not supported by the data. Check that prices vary enough in the log, use "
+        "more rows, or try the other model",
+        NoImprovementWarning,
+        stacklevel=2,
+    )
+    return True
 
 
 def calibration_curve(data: CalibrationData, probabilities: np.ndarray, n_bins: int = 10) -> pd.DataFrame:

@@ -133,6 +133,8 @@ def handle(args: argparse.Namespace) -> int:
         print(f"  {row.item:<16}{row.elasticity:8.3f}  [{row.ci_low:.3f}, {row.ci_high:.3f}]")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", evaluation.PositivePriceEffectWarning)
+        warnings.simplefilter("always", evaluation.NoImprovementWarning)
+        no_improvement = evaluation.warn_no_improvement(metrics, args.model)
         positive = evaluation.warn_positive_price_effects(elasticities)
     for warning in caught:
         print(f"warning: {warning.message}")
@@ -143,6 +145,7 @@ def handle(args: argparse.Namespace) -> int:
         "held_out_metrics": metrics,
         "elasticities": elasticities.to_dict(orient="list"),
         "positive_price_items": positive,
+        "no_improvement_over_baseline": no_improvement,
         "calibration_curve": curve.to_dict(orient="list"),
     }
     metadata = metadata_for(data, args.data, args.model, args.focal_item)
