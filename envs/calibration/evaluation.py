@@ -27,7 +27,7 @@ class PositivePriceEffectWarning(UserWarning):
 
 
 class NoImprovementWarning(UserWarning):
-    """Warning that a model predicts held-out choices no better than the price-blind baseline."""
+    """Warning that a model beats the price-blind baseline on held-out rows by less than a clear margin."""
 
 
 def split_train_test(
