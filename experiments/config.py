@@ -68,9 +68,11 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "compare.toml"
 
 # Constructor arguments of the PricingSim markets that are prices or counts, checked here so
-# that an impossible value is reported with its config path before any job starts.
-_NON_NEGATIVE_ENV_KWARGS = ("min_price", "max_price", "unit_cost", "initial_stock")
-_POSITIVE_ENV_KWARGS = ("horizon", "n_prices")
+# that an impossible value is reported with its config path before any job starts. The
+# bounds are those the markets enforce: every market needs a price grid of at least 2
+# prices, and Inventory-v0 starts with at least 1 unit in stock.
+_NON_NEGATIVE_ENV_KWARGS = ("min_price", "max_price", "unit_cost", "salvage_value")
+_MIN_INTEGER_ENV_KWARGS = {"horizon": 1, "n_prices": 2, "initial_stock": 1}
 
 
 class ConfigError(ValueError):
@@ -110,10 +112,11 @@ class EnvConfig(_Model):
             value = self.kwargs.get(key)
             if value is not None and _is_number(value) and not (value >= 0 and math.isfinite(value)):
                 raise _FieldError(("kwargs", key), f"must be a finite number >= 0, got {value!r}")
-        for key in _POSITIVE_ENV_KWARGS:
+        for key, minimum in _MIN_INTEGER_ENV_KWARGS.items():
             value = self.kwargs.get(key)
-            if value is not None and _is_number(value) and value < 1:
-                raise _FieldError(("kwargs", key), f"must be an integer >= 1, got {value!r}")
+            # The markets reject floats such as 20.0 too, so only TOML integers pass.
+            if _is_number(value) and (not isinstance(value, int) or value < minimum):
+                raise _FieldError(("kwargs", key), f"must be an integer >= {minimum}, got {value!r}")
         low, high = self.kwargs.get("min_price"), self.kwargs.get("max_price")
         if _is_number(low) and _is_number(high) and low >= high:
             raise _FieldError(

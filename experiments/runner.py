@@ -469,7 +469,8 @@ def check_agents(
     try:
         env = env_factory(config.env.id, **config.env.kwargs)
     except Exception as error:  # noqa: BLE001 (re-raised with the config path)
-        raise ConfigError([("env", f"the market could not be built: {type(error).__name__}: {error}")]) from error
+        message = f"the market could not be built: {type(error).__name__}: {error}"
+        raise ConfigError([(_env_error_path(str(error), config.env.kwargs), message)]) from error
 
     errors = []
     try:
@@ -502,6 +503,22 @@ def check_agents(
         env.close()
     if errors:
         raise ConfigError(errors)
+
+
+def _env_error_path(message: str, kwargs: dict[str, Any]) -> str:
+    """Return the config path of the market's keyword argument that an error names first, else ``env``.
+
+    A message such as "min_price must be below max_price" names two arguments, and its
+    subject (the first one named) is the one to fix.
+    """
+    positions = {}
+    for key in kwargs:
+        match = re.search(rf"(?<![\w.]){re.escape(key)}(?![\w])", message)
+        if match is not None:
+            positions[key] = match.start()
+    if not positions:
+        return "env"
+    return f"env.kwargs.{min(positions, key=positions.__getitem__)}"
 
 
 def _names_key(message: str, key: str) -> bool:

@@ -89,6 +89,10 @@ def test_with_seeds_keeps_paths():
         ({"env": {"id": "PricingSim/SingleProduct-v0", "kwargs": {"min_price": -1.0}}}, r"env.kwargs.min_price: must be a finite number >= 0, got -1.0"),
         ({"env": {"kwargs": {"min_price": 5.0, "max_price": 2.0}}}, r"env.kwargs.max_price: must be greater than min_price \(5.0\), got 2.0"),
         ({"env": {"kwargs": {"horizon": 0}}}, r"env.kwargs.horizon: must be an integer >= 1, got 0"),
+        ({"env": {"kwargs": {"horizon": 2.5}}}, r"env.kwargs.horizon: must be an integer >= 1, got 2.5"),
+        ({"env": {"kwargs": {"n_prices": 1}}}, r"env.kwargs.n_prices: must be an integer >= 2, got 1"),
+        ({"env": {"kwargs": {"initial_stock": 0}}}, r"env.kwargs.initial_stock: must be an integer >= 1, got 0"),
+        ({"env": {"kwargs": {"salvage_value": -1.0}}}, r"env.kwargs.salvage_value: must be a finite number >= 0"),
         ({"env": {"name": "x"}}, r"env.name: unknown field .*allowed fields: id, kwargs"),
         ({"name": "a b"}, r"name: must be 1-64 letters, digits, '-', '_' or '.', got 'a b'"),
     ],
@@ -199,3 +203,26 @@ def test_unreadable_config_paths(tmp_path):
 
     with pytest.raises(IsADirectoryError, match=r"config path .* is a folder; pass a TOML file"):
         load_config(tmp_path)
+
+
+def test_market_errors_name_kwarg():
+    from experiments.runner import check_agents
+
+    cases = [
+        ({"bogus": 1}, "env.kwargs.bogus", "unexpected keyword argument 'bogus'"),
+        ({"action_type": "both"}, "env.kwargs.action_type", "action_type must be one of"),
+        ({"price_grid": [1.0]}, "env.kwargs.price_grid", "at least 2 prices"),
+    ]
+    for kwargs, path, fragment in cases:
+        config = parse_config(config_data(env={"kwargs": kwargs}))
+        with pytest.raises(ConfigError) as caught:
+            check_agents(config)
+        assert [error_path for error_path, _ in caught.value.errors] == [path]
+        assert fragment in str(caught.value)
+
+    def fail_market(env_id, **kwargs):
+        raise ValueError("the demand data could not be read")
+
+    config = parse_config(config_data(env={"kwargs": {"horizon": 5}}))
+    with pytest.raises(ConfigError, match=r"\n  env: the market could not be built: ValueError: the demand data"):
+        check_agents(config, env_factory=fail_market)
