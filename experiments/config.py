@@ -76,11 +76,21 @@ _MIN_INTEGER_ENV_KWARGS = {"horizon": 1, "n_prices": 2, "initial_stock": 1}
 
 
 class ConfigError(ValueError):
-    """An invalid experiment config; ``errors`` lists ``(field path, message)`` pairs."""
+    """An invalid experiment config; ``errors`` lists ``(field path, message)`` pairs.
 
-    def __init__(self, errors: Sequence[tuple[str, str]], source: str | None = None):
+    ``source`` names the file (or option) the config came from, and ``data`` holds the plain
+    data that failed validation, where there is some, so that callers can check its valid parts.
+    """
+
+    def __init__(
+        self,
+        errors: Sequence[tuple[str, str]],
+        source: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ):
         self.errors = list(errors)
         self.source = source
+        self.data = data
         where = f" in {source}" if source else ""
         lines = [f"invalid experiment config{where}:"]
         lines += [f"  {path}: {message}" for path, message in self.errors]
@@ -233,6 +243,12 @@ class ExperimentConfig(_Model):
     )
 
     _added_baselines: int = PrivateAttr(default=0)
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file (or option) the config came from, named in its errors; None if not given."""
+        return self._source
 
     @field_validator("name")
     @classmethod
@@ -357,9 +373,11 @@ def parse_config(data: Mapping[str, Any], source: str | None = None) -> Experime
     if not isinstance(data, Mapping):
         raise ConfigError([("<root>", f"must be a table of fields, got {type(data).__name__}")], source)
     try:
-        return ExperimentConfig.model_validate(dict(data))
+        config = ExperimentConfig.model_validate(dict(data))
     except ValidationError as error:
-        raise ConfigError(_describe_errors(error), source) from None
+        raise ConfigError(_describe_errors(error), source, data) from None
+    config._source = source
+    return config
 
 
 def load_config(path: str | Path) -> ExperimentConfig:

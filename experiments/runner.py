@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
-from experiments.config import ExperimentConfig
+from experiments.config import AgentConfig, ConfigError, EnvConfig, ExperimentConfig, load_config
 
 logger = logging.getLogger(__name__)
 
@@ -460,49 +461,112 @@ def check_agents(
     """Build every agent of ``config`` once, so that a bad name or hyperparameter fails before any job.
 
     Raises ``ConfigError`` naming the agent's config path, e.g. ``agents[2].hyperparams.epsilon``,
-    when the agent registry (or ``agent_factory``) rejects a name or a hyperparameter.
+    and the config's file, when the agent registry (or ``agent_factory``) rejects a name or a
+    hyperparameter.
     """
-    from experiments.config import ConfigError
-
     env_factory = env_factory or make_env
-    agent_factory = agent_factory or make_agent
     try:
         env = env_factory(config.env.id, **config.env.kwargs)
     except Exception as error:  # noqa: BLE001 (re-raised with the config path)
         message = f"the market could not be built: {type(error).__name__}: {error}"
-        raise ConfigError([(_env_error_path(str(error), config.env.kwargs), message)]) from error
+        raise ConfigError([(_env_error_path(str(error), config.env.kwargs), message)], config.source) from error
 
-    errors = []
+    agents = [(config.agent_path(index), agent) for index, agent in enumerate(config.agents)]
     try:
-        for index, agent in enumerate(config.agents):
-            try:
-                with _single_thread_torch():
-                    agent_factory(agent.name, env, 0, **agent.hyperparams)
-            except MemoryError as error:
-                errors.append(
-                    (
-                        config.agent_path(index),
-                        f"agent {agent.name!r} could not be built in memory ({error}); lower the "
-                        f"hyperparameters that size its tables or buffers (set: {agent.hyperparams})",
-                    )
-                )
-            except (ValueError, TypeError) as error:
-                path = config.agent_path(index)
-                named = [key for key in agent.hyperparams if _names_key(str(error), key)]
-                if len(named) == 1:
-                    key = named[0]
-                    path += f".hyperparams.{key}"
-                    message = f"{error} (value {agent.hyperparams[key]!r})"
-                elif f"unknown agent {agent.name!r}" in str(error):
-                    path += ".name"
-                    message = str(error)
-                else:
-                    message = f"agent {agent.name!r} rejected its settings: {error}"
-                errors.append((path, message))
+        errors = _agent_errors(env, agents, agent_factory or make_agent)
     finally:
         env.close()
     if errors:
-        raise ConfigError(errors)
+        raise ConfigError(errors, config.source)
+
+
+def load_checked_config(
+    path: str | Path,
+    env_factory: EnvFactory | None = None,
+    agent_factory: AgentFactory | None = None,
+) -> ExperimentConfig:
+    """Read a TOML config; when some fields are invalid, report its rejected agents in the same error.
+
+    A config that reads without errors is returned unchecked: ``check_agents`` checks its agents.
+    With invalid fields, the agents whose entries are valid are built on the config's market,
+    so that one ``ConfigError`` lists the field errors and the agent errors together. This
+    step is skipped when the ``[env]`` table is invalid or the market cannot be built.
+    """
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        raise _with_agent_errors(error, env_factory or make_env, agent_factory or make_agent) from None
+
+
+def _with_agent_errors(error: ConfigError, env_factory: EnvFactory, agent_factory: AgentFactory) -> ConfigError:
+    """Return ``error`` with the errors of the agents that its data's valid entries describe."""
+    data = error.data
+    paths = [path for path, _ in error.errors]
+    if not isinstance(data, dict) or any(path == "env" or path.startswith(("env.", "<")) for path in paths):
+        return error
+    raw_agents = data.get("agents")
+    if not isinstance(raw_agents, list):
+        return error
+    try:
+        env_config = EnvConfig.model_validate(data.get("env", {}))
+    except ValidationError:
+        return error
+
+    agents = []
+    for index, raw in enumerate(raw_agents):
+        path = f"agents[{index}]"
+        if any(other == path or other.startswith((f"{path}.", f"{path}[")) for other in paths):
+            continue
+        try:
+            agents.append((path, AgentConfig.model_validate(raw)))
+        except ValidationError:
+            continue
+    if not agents:
+        return error
+
+    try:
+        env = env_factory(env_config.id, **env_config.kwargs)
+    except Exception:  # noqa: BLE001 (the market's error shows once the fields are fixed)
+        return error
+    try:
+        agent_errors = _agent_errors(env, agents, agent_factory)
+    finally:
+        env.close()
+    if not agent_errors:
+        return error
+    return ConfigError(error.errors + agent_errors, error.source, data)
+
+
+def _agent_errors(
+    env: Any, agents: Sequence[tuple[str, AgentConfig]], agent_factory: AgentFactory
+) -> list[tuple[str, str]]:
+    """Build each ``(config path, AgentConfig)`` agent on ``env``; return the errors with their paths."""
+    errors = []
+    for path, agent in agents:
+        try:
+            with _single_thread_torch():
+                agent_factory(agent.name, env, 0, **agent.hyperparams)
+        except MemoryError as error:
+            errors.append(
+                (
+                    path,
+                    f"agent {agent.name!r} could not be built in memory ({error}); lower the "
+                    f"hyperparameters that size its tables or buffers (set: {agent.hyperparams})",
+                )
+            )
+        except (ValueError, TypeError) as error:
+            named = [key for key in agent.hyperparams if _names_key(str(error), key)]
+            if len(named) == 1:
+                key = named[0]
+                path += f".hyperparams.{key}"
+                message = f"{error} (value {agent.hyperparams[key]!r})"
+            elif f"unknown agent {agent.name!r}" in str(error):
+                path += ".name"
+                message = str(error)
+            else:
+                message = f"agent {agent.name!r} rejected its settings: {error}"
+            errors.append((path, message))
+    return errors
 
 
 def _env_error_path(message: str, kwargs: dict[str, Any]) -> str:

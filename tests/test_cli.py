@@ -112,8 +112,25 @@ def test_invalid_config_names_path(tmp_path, capsys):
     )
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
+    assert f"invalid experiment config in {path}:" in err
     assert "agents[2].hyperparams.learning_rate: unknown hyperparameter(s) 'learning_rate'" in err
     assert "(value 0.1)" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_field_and_agent_errors_together(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'seeds = 2\n[training]\nsteps = 0\n[evaluation]\nevery = 5\n'
+        '[[agents]]\nname = "ucb1"\nextra = 1\n[[agents]]\nname = "no-such-agent"\n'
+        '[[agents]]\nname = "q-learning"\nhyperparams = { learning_rate = 0.1 }\n'
+    )
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    start = lines.index(f"pricing-sim run: error: invalid experiment config in {path}:")
+    paths = [line.split(":")[0].strip() for line in lines[start + 1:] if line.startswith("  ")]
+    # Field errors come first, in field order, then the agents that the registry rejects.
+    assert paths == ["agents[0].extra", "training.steps", "agents[1].name", "agents[2].hyperparams.learning_rate"]
     assert not (tmp_path / "out").exists()
 
 

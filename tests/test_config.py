@@ -226,3 +226,14 @@ def test_market_errors_name_kwarg():
     config = parse_config(config_data(env={"kwargs": {"horizon": 5}}))
     with pytest.raises(ConfigError, match=r"\n  env: the market could not be built: ValueError: the demand data"):
         check_agents(config, env_factory=fail_market)
+
+
+def test_agent_errors_name_file():
+    from experiments.runner import check_agents
+
+    config = parse_config(config_data(agents=[{"name": "no-such-agent"}]), source="bad.toml")
+    assert config.source == "bad.toml"
+    with pytest.raises(ConfigError, match=r"^invalid experiment config in bad.toml:\n  agents\[0\].name: "):
+        check_agents(config)
+    with pytest.raises(ConfigError, match=r"^invalid experiment config in bad.toml:\n  env.kwargs.bogus: "):
+        check_agents(config.with_seeds(1).model_copy(update={"env": config.env.model_copy(update={"kwargs": {"bogus": 1}})}))

@@ -33,6 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from experiments.config import load_config
+    from experiments.runner import load_checked_config
 
-    return run_and_report(load_config(args.config), args)
+    return run_and_report(load_checked_config(args.config), args)

@@ -60,9 +60,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from experiments.config import load_config
+    from experiments.runner import load_checked_config
 
-    return run_and_report(load_config(args.config), args)
+    return run_and_report(load_checked_config(args.config), args)
 
 
 def run_and_report(config, args: argparse.Namespace) -> int:

@@ -51,13 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from experiments.config import ConfigError, load_config
-    from experiments.runner import check_agents
+    from experiments.config import ConfigError
+    from experiments.runner import check_agents, load_checked_config
     from experiments.tuning import find_agent, format_tuning, tune, write_tuning
 
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} is a file, not a folder; choose a new or existing folder")
-    config = load_config(args.config)
+    config = load_checked_config(args.config)
     agent = find_agent(config, args.agent)
     try:
         check_agents(config.model_copy(update={"agents": [agent]}))
