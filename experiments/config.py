@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -73,6 +74,10 @@ DEFAULT_CONFIG = CONFIG_DIR / "compare.toml"
 # prices, and Inventory-v0 starts with at least 1 unit in stock.
 _NON_NEGATIVE_ENV_KWARGS = ("min_price", "max_price", "unit_cost", "salvage_value")
 _MIN_INTEGER_ENV_KWARGS = {"horizon": 1, "n_prices": 2, "initial_stock": 1}
+
+# Constructor arguments that are file-system paths, by market id. A relative path in a config
+# file is resolved against the file's folder, so a config runs the same from any folder.
+_PATH_ENV_KWARGS = {"PricingSim/Calibrated-v0": ("model_dir", "cache_dir")}
 
 
 class ConfigError(ValueError):
@@ -365,8 +370,14 @@ class _FieldError(ValueError):
         super().__init__(message)
 
 
-def parse_config(data: Mapping[str, Any], source: str | None = None) -> ExperimentConfig:
+def parse_config(
+    data: Mapping[str, Any], source: str | None = None, base_dir: str | Path | None = None
+) -> ExperimentConfig:
     """Validate plain data (as read from TOML) into an ``ExperimentConfig``.
+
+    ``base_dir`` is the folder that relative path arguments of the market (``model_dir`` and
+    ``cache_dir`` of Calibrated-v0) are resolved against; None leaves them as given, so they
+    resolve against the working folder when the market is built.
 
     Raises ``ConfigError`` (a ``ValueError``) listing every invalid field with its path.
     """
@@ -377,11 +388,33 @@ def parse_config(data: Mapping[str, Any], source: str | None = None) -> Experime
     except ValidationError as error:
         raise ConfigError(_describe_errors(error), source, data) from None
     config._source = source
+    if base_dir is not None:
+        config = _resolve_env_paths(config, Path(base_dir))
     return config
 
 
+def _resolve_env_paths(config: ExperimentConfig, base_dir: Path) -> ExperimentConfig:
+    """Return ``config`` with its market's relative path arguments joined to ``base_dir``."""
+    kwargs = dict(config.env.kwargs)
+    for key in _PATH_ENV_KWARGS.get(config.env.id, ()):
+        value = kwargs.get(key)
+        # Other types and the empty string are left for the market to reject.
+        if not isinstance(value, str) or not value:
+            continue
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            kwargs[key] = os.path.normpath(base_dir / path)
+    if kwargs == config.env.kwargs:
+        return config
+    return config.model_copy(update={"env": config.env.model_copy(update={"kwargs": kwargs})})
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate a TOML experiment config."""
+    """Read and validate a TOML experiment config.
+
+    Relative path arguments of the market (``model_dir`` and ``cache_dir`` of Calibrated-v0)
+    are resolved against the folder of ``path``, and the config keeps the absolute paths.
+    """
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"config path {path} is a folder; pass a TOML file such as {path / 'experiment.toml'}")
@@ -403,7 +436,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
                         f"{error.start}); save the config as UTF-8")],
             str(path),
         ) from None
-    return parse_config(data, source=str(path))
+    # abspath, not resolve: a symlinked config's paths are relative to the link's folder.
+    return parse_config(data, source=str(path), base_dir=Path(os.path.abspath(path)).parent)
 
 
 def shipped_configs() -> dict[str, Path]:

@@ -237,3 +237,37 @@ def test_agent_errors_name_file():
         check_agents(config)
     with pytest.raises(ConfigError, match=r"^invalid experiment config in bad.toml:\n  env.kwargs.bogus: "):
         check_agents(config.with_seeds(1).model_copy(update={"env": config.env.model_copy(update={"kwargs": {"bogus": 1}})}))
+
+
+def test_relative_model_dir_resolved(tmp_path, monkeypatch):
+    if tomllib is None:
+        pytest.skip("reading TOML needs Python 3.11 or the tomli package")
+    from experiments.runner import plan_jobs
+
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    absolute = tmp_path / "elsewhere" / "cache"
+    path = folder / "calibrated.toml"
+    path.write_text(
+        'seeds = 1\n[training]\nsteps = 10\n[evaluation]\nevery = 5\n[[agents]]\nname = "ucb1"\n'
+        '[env]\nid = "PricingSim/Calibrated-v0"\n'
+        f'kwargs = {{ model_dir = "models/tuna", cache_dir = "{absolute}", dataset = "tuna" }}\n'
+    )
+    # The working folder must not matter.
+    monkeypatch.chdir(tmp_path)
+    config = load_config(path)
+    assert config.env.kwargs["model_dir"] == str(folder / "models" / "tuna")
+    assert config.env.kwargs["cache_dir"] == str(absolute)
+    assert config.env.kwargs["dataset"] == "tuna"
+    assert config.to_dict()["env"]["kwargs"]["model_dir"] == str(folder / "models" / "tuna")
+    assert plan_jobs(config)[0].env_kwargs["model_dir"] == str(folder / "models" / "tuna")
+    assert config.source == str(path)
+
+    path.write_text(path.read_text().replace('"models/tuna"', '"../models/tuna"'))
+    assert load_config(path).env.kwargs["model_dir"] == str(tmp_path / "models" / "tuna")
+
+    # Data without a file keeps its paths, and other markets' arguments are never paths.
+    data = config_data(env={"id": "PricingSim/Calibrated-v0", "kwargs": {"model_dir": "models/tuna"}})
+    assert parse_config(data).env.kwargs["model_dir"] == "models/tuna"
+    data = config_data(env={"kwargs": {"demand": "logit"}})
+    assert parse_config(data, base_dir=folder).env.kwargs["demand"] == "logit"
