@@ -12,6 +12,7 @@ from gymnasium import spaces
 from scipy.special import pdtrc
 
 from envs.demand import DemandModel
+from envs.pricing import MarketProperties
 from envs.random_streams import DRAW_BUYERS, DRAW_NON_BUYERS, draw_stream_key, episode_bits
 from envs.single_product import SingleProductMarket, resolve_demand
 
@@ -133,7 +134,7 @@ class InventoryMarket:
         return prices * expected_sold + self.salvage_value * (self.initial_stock - expected_sold)
 
 
-class InventoryEnv(gym.Env):
+class InventoryEnv(MarketProperties, gym.Env):
     """Sell a finite stock over a finite horizon to Poisson arrivals (Gallego and van Ryzin).
 
     This is the discrete-time version of Gallego and van Ryzin (1994), "Optimal dynamic
@@ -257,20 +258,6 @@ class InventoryEnv(gym.Env):
     @property
     def demand(self) -> DemandModel:
         return self.market.demand
-
-    @property
-    def price_grid(self) -> np.ndarray:
-        return self.market.price_grid
-
-    @property
-    def min_price(self) -> float:
-        """Lowest price the market can post (currency)."""
-        return self.market.min_price
-
-    @property
-    def max_price(self) -> float:
-        """Highest price the market can post (currency)."""
-        return self.market.max_price
 
     @property
     def horizon(self) -> int:

@@ -233,3 +233,28 @@ class PriceActions:
             )
         prices = self.min_price + (scaled + 1.0) / 2.0 * self._span
         return np.clip(prices, self.min_price, self.max_price)
+
+
+class MarketProperties:
+    """Read-only views of ``self.market`` that every PricingSim env exposes on ``env.unwrapped``.
+
+    The market object holds the fixed parameters; these properties let agents and users read
+    them from the env without knowing where they are stored.
+    """
+
+    market: Any
+
+    @property
+    def price_grid(self) -> np.ndarray:
+        """Prices of the discrete actions (currency)."""
+        return self.market.price_grid
+
+    @property
+    def min_price(self) -> float:
+        """Lowest price the market can post (currency)."""
+        return self.market.min_price
+
+    @property
+    def max_price(self) -> float:
+        """Highest price the market can post (currency)."""
+        return self.market.max_price

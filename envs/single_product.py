@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.demand import DemandModel, ReferencePriceDemand, make_demand
-from envs.pricing import PriceActions, build_price_grid
+from envs.pricing import MarketProperties, PriceActions, build_price_grid
 from envs.random_streams import (
     DRAW_BUYERS,
     DRAW_NON_BUYERS,
@@ -256,7 +256,7 @@ class SingleProductMarket:
         return total
 
 
-class SingleProductEnv(gym.Env):
+class SingleProductEnv(MarketProperties, gym.Env):
     """Price one product over a finite horizon; customers arrive at random and buy or not.
 
     Each period a Poisson number of customers with mean ``M`` (the demand model's
@@ -419,20 +419,6 @@ class SingleProductEnv(gym.Env):
     @property
     def demand(self) -> DemandModel:
         return self.market.demand
-
-    @property
-    def price_grid(self) -> np.ndarray:
-        return self.market.price_grid
-
-    @property
-    def min_price(self) -> float:
-        """Lowest price the market can post (currency)."""
-        return self.market.min_price
-
-    @property
-    def max_price(self) -> float:
-        """Highest price the market can post (currency)."""
-        return self.market.max_price
 
     @property
     def horizon(self) -> int:

@@ -23,6 +23,7 @@ from gymnasium.vector.utils import batch_space
 from gymnasium.vector.vector_env import AutoresetMode
 
 from envs.demand import DemandModel
+from envs.pricing import MarketProperties
 from envs.random_streams import draw_stream_key, uniform_bits
 from envs.single_product import DEFAULT_DEMAND, DEFAULT_HORIZON, SingleProductMarket
 
@@ -61,7 +62,7 @@ def _reject_unsupported(arguments: Mapping[str, Any]) -> None:
     )
 
 
-class SingleProductVectorEnv(VectorEnv):
+class SingleProductVectorEnv(MarketProperties, VectorEnv):
     """``num_envs`` independent ``SingleProduct-v0`` markets in one numpy step.
 
     Every market shares the arguments of ``SingleProductEnv`` (demand, horizon, price grid,
@@ -151,20 +152,6 @@ class SingleProductVectorEnv(VectorEnv):
             self._constant_oracle_reward = float(
                 self.market.oracle().expected_step_reward(self.market.initial_reference_price)
             )
-
-    @property
-    def price_grid(self) -> np.ndarray:
-        return self.market.price_grid
-
-    @property
-    def min_price(self) -> float:
-        """Lowest price a market can post (currency)."""
-        return self.market.min_price
-
-    @property
-    def max_price(self) -> float:
-        """Highest price a market can post (currency)."""
-        return self.market.max_price
 
     def oracle(self) -> Any:
         """Return the optimal policy of one market (they are all the same market)."""
