@@ -12,8 +12,28 @@ from dataclasses import dataclass
 import numpy as np
 
 
+class _TableSizes:
+    """Row, item and user counts shared by the cleaned tables."""
+
+    items: tuple[str, ...]
+    user_ids: np.ndarray
+    users: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.users.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_users(self) -> int:
+        return int(self.user_ids.shape[0])
+
+
 @dataclass
-class ChoicePanel:
+class ChoicePanel(_TableSizes):
     """Purchase occasions on which each customer chose exactly one of ``J`` items.
 
     Attributes:
@@ -46,18 +66,6 @@ class ChoicePanel:
 
     kind = "choices"
 
-    @property
-    def n_rows(self) -> int:
-        return int(self.users.shape[0])
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_users(self) -> int:
-        return int(self.user_ids.shape[0])
-
     def subset(self, rows: np.ndarray) -> ChoicePanel:
         """Return the occasions at ``rows`` (indices or a boolean mask), keeping all user codes."""
         return ChoicePanel(
@@ -76,7 +84,7 @@ class ChoicePanel:
 
 
 @dataclass
-class EventLog:
+class EventLog(_TableSizes):
     """Exposures of users to single items at a price, each with a purchase outcome.
 
     One row is one (user, item, price) exposure after preprocessing: views, clicks and
@@ -118,18 +126,6 @@ class EventLog:
     browsing: np.ndarray | None = None
 
     kind = "events"
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.users.shape[0])
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
-
-    @property
-    def n_users(self) -> int:
-        return int(self.user_ids.shape[0])
 
     def subset(self, rows: np.ndarray) -> EventLog:
         """Return the exposures at ``rows`` (indices or a boolean mask), keeping all codes."""
