@@ -61,7 +61,7 @@ class BaseAgent(abc.ABC):
     Subclasses implement ``act`` and ``observe``; ``learn`` runs the interaction loop,
     resetting the environment when an episode ends and reporting each episode to the
     callback. The environment is reset with a seed drawn from ``self.rng`` the first time
-    ``learn`` sees it, so the same agent seed gives the same learning curve.
+    ``learn`` runs, so the same agent seed gives the same learning curve.
     """
 
     name: ClassVar[str] = "base"

@@ -205,7 +205,7 @@ def load_npz(path: str | Path, expected_agents: tuple[str, ...]) -> tuple[dict[s
     agent = metadata.get("agent")
     if agent not in expected_agents:
         raise ValueError(
-            f"{path} holds a {agent!r} agent, not {' or '.join(repr(a) for a in expected_agents)}; "
+            f"{path} contains a {agent!r} agent, not {' or '.join(repr(a) for a in expected_agents)}; "
             "load it with that agent's class or with agents.registry.load_agent"
         )
     return metadata, arrays

@@ -290,7 +290,7 @@ class SB3Agent:
                 f"reads version {ARCHIVE_FORMAT_VERSION}; retrain the agent or use the version that wrote it"
             )
         if settings.get("agent") != cls.name:
-            raise ValueError(f"{path} holds a {settings.get('agent')!r} agent, not {cls.name!r}")
+            raise ValueError(f"{path} contains a {settings.get('agent')!r} agent, not {cls.name!r}")
 
         agent = cls.__new__(cls)
         agent.seed = int(settings["seed"])

@@ -280,7 +280,7 @@ class PredictThenOptimizeAgent(BaseAgent):
                 f"version {ARCHIVE_FORMAT_VERSION}; retrain the agent or use the version that wrote it"
             )
         if state.get("agent") != cls.name:
-            raise ValueError(f"{path} holds a {state.get('agent')!r} agent, not {cls.name!r}")
+            raise ValueError(f"{path} contains a {state.get('agent')!r} agent, not {cls.name!r}")
 
         if env is None:
             env = SpacesOnly(

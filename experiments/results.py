@@ -108,7 +108,7 @@ class ResultStore:
                     key for key, value in job.spec().items() if stored.get("job", {}).get(key) != value
                 )
                 raise ValueError(
-                    f"{self.run_dir(job.run_id)} holds a finished run made with different settings "
+                    f"{self.run_dir(job.run_id)} contains a finished run made with different settings "
                     f"({', '.join(differing)}); choose another --out folder or delete that run"
                 )
 
@@ -216,7 +216,7 @@ class ResultStore:
             for name in TABLES:
                 frames[name].append(_read_table(directory / f"{name}.parquet"))
         if not runs:
-            raise FileNotFoundError(f"{self.root} holds no finished run yet")
+            raise FileNotFoundError(f"{self.root} contains no finished run yet")
 
         tables = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
         return Records(tables["evaluations"], tables["training"], tables["prices"], manifest, runs)

@@ -161,7 +161,7 @@ def test_constructor_overrides_yaml():
 def test_load_other_agent_rejected(tmp_path):
     agent, _, _ = learning_curve("a2c", "discrete", {"n_steps": 8}, seed=0, steps=16)
     path = agent.save(tmp_path / "a2c")
-    with pytest.raises(ValueError, match="holds a 'a2c' agent, not 'dqn'"):
+    with pytest.raises(ValueError, match="contains a 'a2c' agent, not 'dqn'"):
         DQNAgent.load(path)
 
 

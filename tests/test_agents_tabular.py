@@ -250,7 +250,7 @@ def test_base_class_load_dispatches_on_file(tmp_path):
 
 def test_load_wrong_agent_class_names_file(tmp_path):
     path = two_state_agent(SarsaAgent).save(tmp_path / "sarsa.npz")
-    with pytest.raises(ValueError, match=r"sarsa\.npz holds a 'sarsa' agent, not 'q-learning'"):
+    with pytest.raises(ValueError, match=r"sarsa\.npz contains a 'sarsa' agent, not 'q-learning'"):
         QLearningAgent.load(path)
 
 
